@@ -1,0 +1,117 @@
+# Conversa — every command a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOTSTRAP ?= python3
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMPS := $(CURDIR)/.stamps
+BACKEND := $(CURDIR)/backend
+FRONTEND := $(CURDIR)/frontend
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+HAS_FRONTEND := $(wildcard $(FRONTEND)/package.json)
+
+.PHONY: help install install-dev local-model web run dev test lint typecheck test-backend test-postgres \
+        test-web test-e2e test-deploy test-containers bench bench-ci deploy deploy-check clean
+
+help: ## list the commands
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(PY):
+	$(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(STAMPS)/runtime: $(BACKEND)/requirements.txt | $(PY)
+	@mkdir -p $(STAMPS)
+	$(PIP) install -q -r $(BACKEND)/requirements.txt
+	@touch $@
+
+$(STAMPS)/dev: $(BACKEND)/requirements-dev.txt $(BACKEND)/requirements.txt | $(PY)
+	@mkdir -p $(STAMPS)
+	$(PIP) install -q -r $(BACKEND)/requirements-dev.txt
+	@touch $@ $(STAMPS)/runtime
+
+install: $(STAMPS)/runtime ## install the backend into .venv
+
+install-dev: $(STAMPS)/dev ## install the backend and its test tools
+
+local-model: $(STAMPS)/runtime ## build llama-cpp-python once (cached) and fetch the default GGUF model
+	bash scripts/install-local-model.sh $(VENV)
+
+$(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+	@touch $@
+
+web: ## build the web app into frontend/dist
+ifneq ($(HAS_FRONTEND),)
+	$(MAKE) $(FRONTEND)/node_modules/.package-lock.json
+	cd $(FRONTEND) && npm run build
+endif
+
+run: install local-model web ## install everything and serve the app at http://127.0.0.1:8000
+	cd $(BACKEND) && exec $(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT)
+
+dev: install-dev ## backend with reload on :8000 and the Vite dev server on :5173
+	cd $(BACKEND) && $(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT) --reload & \
+	cd $(FRONTEND) && npm run dev; kill %1
+
+lint: install-dev ## ruff (+ eslint)
+	cd $(BACKEND) && $(PY) -m ruff check . && $(PY) -m ruff format --check app
+ifneq ($(HAS_FRONTEND),)
+	$(MAKE) $(FRONTEND)/node_modules/.package-lock.json
+	cd $(FRONTEND) && npm run lint
+endif
+
+typecheck: install-dev ## mypy (+ tsc)
+	cd $(BACKEND) && $(PY) -m mypy app
+ifneq ($(HAS_FRONTEND),)
+	cd $(FRONTEND) && npm run typecheck
+endif
+
+test-backend: install-dev ## backend tests on SQLite
+	cd $(BACKEND) && $(PY) -m pytest -q
+
+test-postgres: install-dev ## backend tests on the PostgreSQL at 127.0.0.1:5432 (db test)
+	@if $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2)" 2>/dev/null; then \
+		cd $(BACKEND) && TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest -q tests/api tests/services; \
+	elif [ "$$CI" = "true" ]; then echo "PostgreSQL is not reachable on 127.0.0.1:5432 (required in CI)"; exit 1; \
+	else echo "SKIPPED: PostgreSQL tests (no server on 127.0.0.1:5432)"; fi
+
+test-web: ## web app unit tests (vitest)
+ifneq ($(HAS_FRONTEND),)
+	$(MAKE) $(FRONTEND)/node_modules/.package-lock.json
+	cd $(FRONTEND) && npm test
+endif
+
+test-e2e: install-dev ## browser tests: Debian Chromium + Playwright against the real backend
+ifneq ($(HAS_FRONTEND),)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	$(MAKE) $(FRONTEND)/node_modules/.package-lock.json
+	cd $(FRONTEND) && npm run e2e
+endif
+
+test-deploy: install-dev ## CloudFormation lint/checks and the deploy script against moto
+	$(PY) -m pytest -q deploy/tests
+
+test: lint typecheck local-model test-backend test-postgres test-web test-e2e test-deploy ## everything: lint, types, all tests
+
+test-containers: ## build and run the image and compose files with podman (1 GB / 1 CPU)
+	bash scripts/test-containers.sh
+
+bench: install-dev ## benchmarks (figures printed and written to bench/results/)
+	$(PY) bench/run.py
+
+bench-ci: install-dev ## short benchmark run with generous thresholds
+	$(PY) bench/run.py --short --check
+
+deploy: install-dev ## deploy or update the AWS stack and upload the web app
+	$(PY) deploy/aws/deploy.py deploy
+
+deploy-check: install-dev ## validate the AWS template and settings without deploying
+	$(PY) deploy/aws/deploy.py check
+
+clean: ## remove the venv, build output and stamps (keeps data/ and the model cache)
+	rm -rf $(VENV) $(STAMPS) $(FRONTEND)/dist $(FRONTEND)/node_modules

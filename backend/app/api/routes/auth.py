@@ -1,0 +1,68 @@
+"""Sign-up, login and the current user's account."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, status
+
+from app.api.deps import ContextDep, CurrentUser, SessionDep, client_ip, rate_limited
+from app.core.context import AppContext
+from app.core.security import create_access_token, verify_password
+from app.models import User
+from app.schemas import LoginIn, PasswordChangeIn, RegisterIn, TokenOut, UserOut
+from app.services import users
+from app.services.ratelimit import RateLimited
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def issue_token(context: AppContext, user: User) -> TokenOut:
+    token = create_access_token(user.id, user.token_version, context.signing_key, context.settings.token_ttl_days)
+    return TokenOut(access_token=token.token, expires_at=token.expires_at)
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, responses={403: {}, 409: {}})
+async def register(body: RegisterIn, context: ContextDep, session: SessionDep) -> UserOut:
+    """Create an account; the first account becomes the administrator."""
+    if not context.settings.allow_signup:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "Sign-up is disabled on this server. Ask the administrator for an account."
+        )
+    try:
+        user = await users.create_user(session, body.email, body.password)
+    except users.EmailTakenError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, "An account with this email already exists.") from exc
+    return UserOut.model_validate(user)
+
+
+@router.post("/login", responses={401: {}, 429: {}})
+async def login(body: LoginIn, request: Request, context: ContextDep, session: SessionDep) -> TokenOut:
+    """Exchange email and password for an access token."""
+    email, ip = body.email.lower(), client_ip(request)
+    try:
+        await context.limits.check_login(email, ip)
+    except RateLimited as exc:
+        raise rate_limited(exc) from exc
+    user = await users.authenticate(session, email, body.password)
+    if user is None:
+        await context.limits.record_failed_login(email, ip)
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "Incorrect email or password", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return issue_token(context, user)
+
+
+@router.get("/me")
+async def me(user: CurrentUser) -> UserOut:
+    """The account the token belongs to."""
+    return UserOut.model_validate(user)
+
+
+@router.post("/password", responses={400: {}})
+async def change_password(
+    body: PasswordChangeIn, user: CurrentUser, context: ContextDep, session: SessionDep
+) -> TokenOut:
+    """Change the password; every older token stops working and a fresh one is returned."""
+    if not verify_password(body.current_password, user.hashed_password):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "The current password is incorrect.")
+    await users.set_password(session, user, body.new_password)
+    return issue_token(context, user)

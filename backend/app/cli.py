@@ -1,0 +1,95 @@
+"""Administration from the shell: `python -m app.cli --help`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings, get_settings
+from app.core.db import create_engine, create_sessionmaker, ensure_sqlite_folder
+from app.core.migrations import upgrade_database
+from app.services import users
+
+MIN_PASSWORD = 8
+
+
+def read_password(given: str | None) -> str:
+    password = given if given is not None else getpass.getpass("Password: ")
+    if len(password) < MIN_PASSWORD:
+        raise SystemExit(f"error: the password must have at least {MIN_PASSWORD} characters")
+    return password
+
+
+async def with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[int]]) -> int:
+    ensure_sqlite_folder(settings)
+    await asyncio.to_thread(upgrade_database, settings.sqlalchemy_url)
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.cli", description="Conversa administration")
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create-user", help="create an account")
+    create.add_argument("email")
+    create.add_argument("--password", help="read from a prompt when omitted")
+    create.add_argument("--admin", action="store_true", help="make the account an administrator")
+    reset = commands.add_parser("reset-password", help="set a new password (revokes the user's tokens)")
+    reset.add_argument("email")
+    reset.add_argument("--password", help="read from a prompt when omitted")
+    commands.add_parser("list-users", help="list the accounts")
+    commands.add_parser("migrate", help="apply the database migrations")
+    args = parser.parse_args(argv)
+    settings = settings or get_settings()
+
+    async def create_user(session: AsyncSession) -> int:
+        try:
+            user = await users.create_user(
+                session, args.email, read_password(args.password), is_admin=args.admin or None
+            )
+        except users.EmailTakenError:
+            print(f"error: {args.email} already has an account", file=sys.stderr)
+            return 1
+        print(f"created user {user.id} {user.email}{' (admin)' if user.is_admin else ''}")
+        return 0
+
+    async def reset_password(session: AsyncSession) -> int:
+        user = await users.get_user_by_email(session, args.email)
+        if user is None:
+            print(f"error: no account for {args.email}", file=sys.stderr)
+            return 1
+        await users.set_password(session, user, read_password(args.password))
+        print(f"password changed for {user.email}; their old tokens no longer work")
+        return 0
+
+    async def list_users(session: AsyncSession) -> int:
+        print(f"{'id':>5}  {'email':<40} {'admin':<6} {'active':<6} created")
+        for user in await users.list_users(session):
+            created = f"{user.created_at:%Y-%m-%d %H:%M}"
+            print(f"{user.id:>5}  {user.email:<40} {user.is_admin!s:<6} {user.is_active!s:<6} {created}")
+        return 0
+
+    async def migrate(_: AsyncSession) -> int:
+        print("database is up to date")
+        return 0
+
+    handlers = {
+        "create-user": create_user,
+        "reset-password": reset_password,
+        "list-users": list_users,
+        "migrate": migrate,
+    }
+    return asyncio.run(with_session(settings, handlers[args.command]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

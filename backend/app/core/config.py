@@ -1,0 +1,114 @@
+"""Every setting of the app, read from the environment (or `.env`). Nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+BACKEND_DIR = Path(__file__).resolve().parents[2]
+WEAK_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    secret_key: SecretStr | None = None
+    data_dir: Path = BACKEND_DIR / "data"
+    database_url: str = ""  # empty: SQLite at {data_dir}/chat.db
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "text"] = "auto"
+
+    # Auth
+    allow_signup: bool = True
+    token_ttl_days: int = Field(7, ge=1, le=365)
+    login_rate_limit: str = "10/minute"
+    login_ip_rate_limit: str = "30/minute"
+
+    # HTTP
+    cors_origins: Annotated[list[str], NoDecode] = []
+    max_body_bytes: int = 256 * 1024
+    static_dir: Path | None = None  # built web app; default ../frontend/dist when it exists
+
+    # Chat
+    max_message_chars: int = Field(32_000, ge=1)
+    chat_rate_limit: str = "30/minute"
+    user_daily_messages: int = Field(0, ge=0)  # 0 = no quota
+    chat_history_tokens: int = Field(6_000, ge=100)
+    chat_history_max_messages: int = Field(200, ge=2)
+    system_prompt: str = "You are Conversa, a helpful, concise assistant. Answer in the language the user writes in."
+    redis_url: str | None = None
+
+    # LLM
+    llm_provider: Literal["auto", "gemini", "openai", "ollama", "local", "fake"] = "auto"
+    llm_timeout_s: float = Field(60.0, gt=0)
+    llm_max_retries: int = Field(2, ge=1, le=10)
+    google_api_key: SecretStr | None = None
+    gemini_model: str = "gemini-2.5-flash"
+    gemini_base_url: str | None = None  # a Gemini-compatible endpoint (tests use a local fake)
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    ollama_base_url: str = "http://127.0.0.1:11434"
+    ollama_model: str = "llama3.2"
+    fake_llm_delay_ms: float = Field(20.0, ge=0)
+    local_model_path: Path | None = None  # default: {BACKEND_DIR}/models/SmolLM2-135M-Instruct.Q4_1.gguf
+    local_threads: int = Field(0, ge=0)  # 0 = all cores
+    local_context: int = Field(2048, ge=256)
+    local_max_tokens: int = Field(512, ge=1)
+    local_max_queue: int = Field(8, ge=1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def require_strong_secret_in_production(self) -> Settings:
+        if self.env == "production":
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if key.lower() in WEAK_SECRETS or len(key) < 32:
+                raise ValueError(
+                    "SECRET_KEY must be set to a random string of at least 32 characters when ENV=production"
+                )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'chat.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def default_local_model_path(self) -> Path:
+        return self.local_model_path or BACKEND_DIR / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    @property
+    def web_dir(self) -> Path | None:
+        candidate = self.static_dir or BACKEND_DIR.parent / "frontend" / "dist"
+        return candidate if (candidate / "index.html").is_file() else None
+
+    def signing_key(self) -> str:
+        """The JWT key; in development a random one is made once and kept in the data folder."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        key_file = self.data_dir / ".secret_key"
+        if not key_file.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,17 @@
+"""The LLM package: the only place that imports LangChain."""
+
+from app.llm.errors import LLMBusy, LLMConfigError, LLMError, LLMInternalError, LLMRateLimited, LLMTimeout
+from app.llm.service import LLMService, build_llm_service
+from app.llm.types import ChatTurn
+
+__all__ = [
+    "ChatTurn",
+    "LLMBusy",
+    "LLMConfigError",
+    "LLMError",
+    "LLMInternalError",
+    "LLMRateLimited",
+    "LLMService",
+    "LLMTimeout",
+    "build_llm_service",
+]

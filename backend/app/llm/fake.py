@@ -1,0 +1,105 @@
+"""A deterministic streaming chat model for development, tests and benchmarks.
+
+The reply is derived from the user's message and streamed word by word with a fixed delay, so
+the server (not a model) is what gets measured. Markers in the message script failures:
+`[[fail]]` fails before any token, `[[fail-mid]]` fails after a few tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from app.llm.prompts import TITLE_INSTRUCTION
+
+FAIL_MARKER = "[[fail]]"
+FAIL_MID_MARKER = "[[fail-mid]]"
+FILLER = (
+    "This is Conversa's development model. It repeats what you wrote and streams the answer word "
+    "by word, so the app can be tried without any API key. Configure a real provider to get real "
+    "answers. Here is a short list:\n\n- one\n- two\n- three\n\nAnd a bit of `code`."
+)
+
+
+class FakeModelError(RuntimeError):
+    """A scripted model failure."""
+
+
+class FakeChatModel(BaseChatModel):
+    delay_s: float = 0.02
+
+    @property
+    def _llm_type(self) -> str:
+        return "conversa-fake"
+
+    def reply_for(self, messages: list[BaseMessage]) -> str:
+        last = str(messages[-1].content) if messages else ""
+        if messages and isinstance(messages[0], SystemMessage) and messages[0].content == TITLE_INSTRUCTION:
+            question = last.removeprefix("User: ").split("\n\nAssistant:")[0]
+            return " ".join(question.split()[:6])
+        return f"You said: {last}\n\n{FILLER}"
+
+    def _tokens(self, messages: list[BaseMessage]) -> list[str]:
+        text = self.reply_for(messages)
+        words = text.split(" ")
+        return [word if i == 0 else f" {word}" for i, word in enumerate(words)]
+
+    def _check_failure(self, messages: list[BaseMessage], sent: int) -> None:
+        last = str(messages[-1].content) if messages else ""
+        if FAIL_MARKER in last and sent == 0:
+            raise FakeModelError("scripted failure before the first token")
+        if FAIL_MID_MARKER in last and sent == 5:
+            raise FakeModelError("scripted failure in the middle of the reply")
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(chunk.message.content for chunk in self._stream(messages))  # type: ignore[misc]
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        parts = [str(chunk.message.content) async for chunk in self._astream(messages)]
+        return ChatResult(generations=[ChatGeneration(message=AIMessage("".join(parts)))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        for sent, token in enumerate(self._tokens(messages)):
+            self._check_failure(messages, sent)
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        for sent, token in enumerate(self._tokens(messages)):
+            self._check_failure(messages, sent)
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=token))

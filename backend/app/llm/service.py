@@ -1,0 +1,241 @@
+"""The one interface the app uses for the model: stream a reply, answer at once, make a title."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from app.core.config import Settings
+from app.llm.errors import LLMConfigError, LLMError, LLMRateLimited, LLMTimeout
+from app.llm.history import build_prompt
+from app.llm.prompts import TITLE_INSTRUCTION, TITLE_MAX_CHARS
+from app.llm.types import ChatTurn
+
+logger = logging.getLogger("app.llm")
+TITLE_TIMEOUT_S = 15.0
+
+
+@dataclass
+class LLMService:
+    model: BaseChatModel
+    provider: str
+    model_name: str
+    settings: Settings
+    warnings: list[str] = field(default_factory=list)
+    # The embedded model serves one generation at a time: titles would queue behind replies.
+    llm_titles: bool = True
+
+    def prompt_for(self, history: Sequence[ChatTurn]) -> list[BaseMessage]:
+        return build_prompt(self.settings.system_prompt, history, self.settings.chat_history_tokens)
+
+    async def stream_reply(self, history: Sequence[ChatTurn]) -> AsyncIterator[str]:
+        """Yield text deltas; raise LLMError subclasses a person can understand."""
+        timeout = self.settings.llm_timeout_s
+        stream = self.model.astream(self.prompt_for(history)).__aiter__()
+        try:
+            while True:
+                try:
+                    # The timeout bounds the wait for each chunk, so a long but steady reply is fine.
+                    async with asyncio.timeout(timeout):
+                        chunk = await anext(stream)
+                except StopAsyncIteration:
+                    return
+                text = chunk_text(chunk)
+                if text:
+                    yield text
+        except LLMError:
+            raise
+        except TimeoutError as exc:
+            logger.warning("llm timeout provider=%s after=%ss", self.provider, timeout)
+            raise LLMTimeout() from exc
+        except Exception as exc:
+            raise translate_error(exc, self.provider) from exc
+        finally:
+            await _close(stream)
+
+    async def complete(self, history: Sequence[ChatTurn]) -> str:
+        return "".join([delta async for delta in self.stream_reply(history)])
+
+    async def generate_title(self, user_text: str, reply_text: str) -> str:
+        """A short title in the user's language; the first words of the message when the model fails."""
+        fallback = fallback_title(user_text)
+        if not self.llm_titles:
+            return fallback
+        messages = [
+            SystemMessage(TITLE_INSTRUCTION),
+            HumanMessage(f"User: {user_text[:1000]}\n\nAssistant: {reply_text[:1000]}"),
+        ]
+        try:
+            async with asyncio.timeout(TITLE_TIMEOUT_S):
+                result = await self.model.ainvoke(messages)
+        except Exception as exc:  # a title is a nicety: any failure falls back
+            logger.info("title generation failed provider=%s error=%s", self.provider, type(exc).__name__)
+            return fallback
+        return clean_title(chunk_text(result)) or fallback
+
+
+def chunk_text(chunk: Any) -> str:
+    content = getattr(chunk, "content", chunk)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content blocks (Gemini thinking models, ...)
+        return "".join(
+            block if isinstance(block, str) else str(block.get("text", ""))
+            for block in content
+            if isinstance(block, str) or block.get("type") == "text"
+        )
+    return ""
+
+
+def clean_title(text: str) -> str:
+    title = " ".join(text.replace("*", "").replace("#", "").split()).strip(" \"'“”«».:")
+    return title[:TITLE_MAX_CHARS].rstrip()
+
+
+def fallback_title(user_text: str) -> str:
+    words = " ".join(user_text.split())
+    if len(words) <= TITLE_MAX_CHARS:
+        return words or "New chat"
+    cut = words[:TITLE_MAX_CHARS].rsplit(" ", 1)[0]
+    return f"{cut}…"
+
+
+async def _close(stream: AsyncIterator[Any]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        # Closing a failed stream may raise again; the first error is the one that matters.
+        with contextlib.suppress(Exception):
+            await aclose()
+
+
+_RETRY_DELAY = re.compile(r"retry(?:Delay| in)['\":\s]*([0-9.]+)\s*s", re.IGNORECASE)
+
+
+def _status_of(exc: BaseException) -> int | None:
+    for candidate in (exc, exc.__cause__, exc.__context__):
+        if candidate is None:
+            continue
+        for attr in ("status_code", "code", "status"):
+            value = getattr(candidate, attr, None)
+            if isinstance(value, int) and 100 <= value < 600:
+                return value
+        response = getattr(candidate, "response", None)
+        value = getattr(response, "status_code", None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    for candidate in (exc, exc.__cause__):
+        if candidate is None:
+            continue
+        for attr in ("retry_after", "retry_delay"):
+            value = getattr(candidate, attr, None)
+            if isinstance(value, int | float):
+                return float(value)
+        match = _RETRY_DELAY.search(str(candidate))
+        if match:
+            return float(match.group(1))
+    return None
+
+
+def translate_error(exc: BaseException, provider: str) -> LLMError:
+    """Map a provider's exception to an LLMError; the cause is logged, never shown to the user."""
+    names = {type(e).__name__ for e in (exc, exc.__cause__, exc.__context__) if e is not None}
+    status = _status_of(exc)
+    if status == 429 or any("RateLimit" in name for name in names):
+        error: LLMError = LLMRateLimited(retry_after=_retry_after(exc))
+    elif status in (408, 504) or any("Timeout" in name for name in names):
+        error = LLMTimeout()
+    else:
+        error = LLMError()
+    logger.warning(
+        "llm error provider=%s code=%s status=%s cause=%s: %s",
+        provider,
+        error.code,
+        status,
+        type(exc).__name__,
+        str(exc)[:300],
+    )
+    return error
+
+
+def resolve_provider(settings: Settings) -> tuple[str, list[str]]:
+    """The provider to use and the warnings to show (auto: gemini, else local, else fake)."""
+    if settings.llm_provider != "auto":
+        return settings.llm_provider, []
+    if settings.google_api_key is not None and settings.google_api_key.get_secret_value():
+        return "gemini", []
+    from app.llm.local import local_model_available
+
+    if local_model_available(settings):
+        return "local", []
+    warning = (
+        "No GOOGLE_API_KEY and no local model installed: using the fake development model. "
+        "Run `make local-model` or set GOOGLE_API_KEY for real answers."
+    )
+    logger.warning(warning)
+    return "fake", [warning]
+
+
+def _secret(value: Any, name: str) -> str:
+    if value is None or not value.get_secret_value():
+        raise LLMConfigError(f"{name} must be set for this LLM_PROVIDER")
+    return str(value.get_secret_value())
+
+
+def build_llm_service(settings: Settings) -> LLMService:
+    """Build the chat model chosen by the settings (called once, in the app's lifespan)."""
+    provider, warnings = resolve_provider(settings)
+    retries = settings.llm_max_retries
+    timeout = settings.llm_timeout_s
+    model: BaseChatModel
+    if provider == "fake":
+        from app.llm.fake import FakeChatModel
+
+        model = FakeChatModel(delay_s=settings.fake_llm_delay_ms / 1000)
+        return LLMService(model, "fake", "fake", settings, warnings)
+    if provider == "local":
+        from app.llm.local import build_local_chat_model
+
+        model = build_local_chat_model(settings)
+        name = settings.default_local_model_path.name
+        return LLMService(model, "local", name, settings, warnings, llm_titles=False)
+
+    from langchain.chat_models import init_chat_model
+
+    if provider == "gemini":
+        kwargs: dict[str, Any] = {
+            "google_api_key": _secret(settings.google_api_key, "GOOGLE_API_KEY"),
+            "max_retries": retries,
+            "timeout": timeout,
+        }
+        if settings.gemini_base_url:
+            kwargs["base_url"] = settings.gemini_base_url
+        model = init_chat_model(settings.gemini_model, model_provider="google_genai", **kwargs)
+        name = settings.gemini_model
+    elif provider == "openai":
+        model = init_chat_model(
+            settings.openai_model,
+            model_provider="openai",
+            api_key=_secret(settings.openai_api_key, "OPENAI_API_KEY"),
+            base_url=settings.openai_base_url,
+            max_retries=retries - 1,  # openai counts retries after the first attempt
+            timeout=timeout,
+        )
+        name = settings.openai_model
+    elif provider == "ollama":
+        model = init_chat_model(settings.ollama_model, model_provider="ollama", base_url=settings.ollama_base_url)
+        name = settings.ollama_model
+    else:  # pragma: no cover - guarded by the Literal setting
+        raise LLMConfigError(f"Unknown LLM_PROVIDER {provider!r}")
+    return LLMService(model, provider, name, settings, warnings)

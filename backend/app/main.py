@@ -1,0 +1,116 @@
+"""The FastAPI application: factory, lifespan, routes and the built web app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+
+from app.api.routes import auth, chat, conversations, health
+from app.core.config import Settings, get_settings
+from app.core.context import AppContext
+from app.core.db import create_engine, create_sessionmaker, ensure_sqlite_folder
+from app.core.logging import configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.core.migrations import upgrade_database
+from app.llm import build_llm_service
+from app.services.chat import ChatService
+from app.services.ratelimit import RateLimits
+
+logger = logging.getLogger("app")
+
+
+def build_context(settings: Settings) -> AppContext:
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    llm = build_llm_service(settings)
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        llm=llm,
+        chat=ChatService(sessionmaker, llm, settings),
+        limits=RateLimits.from_settings(settings),
+        signing_key=settings.signing_key(),
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    ensure_sqlite_folder(settings)
+    await asyncio.to_thread(upgrade_database, settings.sqlalchemy_url)
+    context = build_context(settings)
+    app.state.context = context
+    logger.info(
+        "Conversa ready: database=%s llm=%s/%s",
+        context.engine.dialect.name,
+        context.llm.provider,
+        context.llm.model_name,
+    )
+    try:
+        yield
+    finally:
+        # Let replies in flight be saved before the connections go away.
+        if context.chat.background:
+            await asyncio.wait(context.chat.background, timeout=5)
+        await context.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    app = FastAPI(
+        title="Conversa API",
+        version="0.1.0",
+        summary="A private, light chat app: auth, conversations and streamed answers from an LLM.",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    for router in (auth.router, conversations.router, chat.router, health.router):
+        app.include_router(router, prefix="/api")
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "Internal server error. It has been logged."}, status_code=500)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After", "X-Request-Id"],
+        )
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.web_dir is not None:
+        mount_web_app(app, settings.web_dir)
+    return app
+
+
+def mount_web_app(app: FastAPI, web_dir: Path) -> None:
+    """Serve the built SPA: real files as they are, any other non-API path gets index.html."""
+    root = web_dir.resolve()
+    index = root / "index.html"
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def web_app(path: str) -> FileResponse:
+        if path == "api" or path.startswith("api/"):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
+        candidate = (root / path).resolve()
+        if path and candidate.is_relative_to(root) and candidate.is_file():
+            immutable = candidate.parent.name == "assets"  # Vite's hashed file names
+            cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
+            return FileResponse(candidate, headers={"Cache-Control": cache})
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+
+app = create_app()

@@ -1,0 +1,118 @@
+"""API models (request and response bodies)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+
+class StrictModel(BaseModel):
+    """Request bodies refuse unknown fields, so a typo is a clear 422 instead of silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrmModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(_lower)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+# Auth
+class RegisterIn(StrictModel):
+    email: Email
+    password: Password
+
+
+class LoginIn(StrictModel):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class PasswordChangeIn(StrictModel):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    new_password: Password
+
+
+class UserOut(OrmModel):
+    id: int
+    email: str
+    is_admin: bool
+    is_active: bool
+    created_at: datetime
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - not a secret
+    expires_at: datetime
+
+
+# Conversations
+class ConversationCreate(StrictModel):
+    title: Title | None = None
+
+
+class ConversationRename(StrictModel):
+    title: Title
+
+
+class ConversationOut(OrmModel):
+    id: int
+    title: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    total: int
+
+
+class MessageOut(OrmModel):
+    id: int
+    conversation_id: int
+    role: Literal["user", "assistant"]
+    content: str
+    status: Literal["complete", "incomplete"]
+    created_at: datetime
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    has_more: bool
+
+
+# Chat
+class ChatIn(StrictModel):
+    conversation_id: int | None = Field(default=None, ge=1)
+    # The length cap is checked against MAX_MESSAGE_CHARS in a dependency (it is a setting).
+    message: Annotated[str, StringConstraints(min_length=1)]
+
+
+class RegenerateIn(StrictModel):
+    message: Annotated[str, StringConstraints(min_length=1)] | None = None
+
+
+class ChatOut(BaseModel):
+    conversation_id: int
+    user_message: MessageOut
+    assistant_message: MessageOut
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "error"]
+    database: Literal["ok", "error"]
+    llm_provider: str
+    llm_model: str
+    allow_signup: bool
+    warnings: list[str]

@@ -1,0 +1,258 @@
+"""The chat flow: save the user's message, call the model, save the reply (streamed or not).
+
+The user's message is committed before the model is called, so it is never lost. Whatever the
+model produced before a failure, a stop or a disconnect is saved as an `incomplete` reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.config import Settings
+from app.llm import LLMError, LLMInternalError, LLMService
+from app.llm.types import ChatTurn
+from app.models import DEFAULT_TITLE, Conversation, Message, User, utcnow
+from app.schemas import MessageOut
+from app.services.conversations import last_messages, load_recent_history, touch_conversation
+
+logger = logging.getLogger("app.chat")
+HEARTBEAT_S = 15.0
+TITLE_WAIT_S = 10.0
+
+
+class NothingToRegenerateError(Exception):
+    pass
+
+
+class DailyQuotaExceeded(Exception):
+    pass
+
+
+@dataclass
+class PreparedTurn:
+    """What a reply needs once the user's side is safely stored."""
+
+    conversation_id: int
+    user_message: Message
+    history: list[ChatTurn]
+    needs_title: bool
+
+
+@dataclass
+class ChatService:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    llm: LLMService
+    settings: Settings
+    heartbeat_s: float = HEARTBEAT_S
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    # -- before the model ---------------------------------------------------------------------
+    async def check_quota(self, session: AsyncSession, user: User) -> None:
+        limit = self.settings.user_daily_messages
+        if not limit:
+            return
+        start_of_day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        sent = await session.scalar(
+            select(func.count(Message.id))
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.user_id == user.id, Message.role == "user", Message.created_at >= start_of_day)
+        )
+        if (sent or 0) >= limit:
+            raise DailyQuotaExceeded(limit)
+
+    async def prepare_message(
+        self, session: AsyncSession, user: User, conversation: Conversation | None, text: str
+    ) -> PreparedTurn:
+        """Store the user's message (creating the conversation when needed) and load the history."""
+        if conversation is None:
+            conversation = Conversation(user_id=user.id, title=DEFAULT_TITLE)
+            session.add(conversation)
+            await session.flush()
+        message = Message(conversation_id=conversation.id, role="user", content=text, status="complete")
+        session.add(message)
+        conversation.updated_at = utcnow()
+        await session.commit()
+        return await self._prepared(session, conversation, message)
+
+    async def prepare_regenerate(
+        self, session: AsyncSession, conversation: Conversation, new_text: str | None
+    ) -> PreparedTurn:
+        """Drop the last reply (and optionally rewrite the last question) before answering again."""
+        recent = await last_messages(session, conversation.id, 2)
+        if recent and recent[0].role == "assistant":
+            await session.execute(delete(Message).where(Message.id == recent[0].id))
+            recent = recent[1:]
+        if not recent or recent[0].role != "user":
+            raise NothingToRegenerateError()
+        question = recent[0]
+        if new_text is not None:
+            question.content = new_text
+        conversation.updated_at = utcnow()
+        await session.commit()
+        return await self._prepared(session, conversation, question)
+
+    async def _prepared(self, session: AsyncSession, conversation: Conversation, message: Message) -> PreparedTurn:
+        history = await load_recent_history(session, conversation.id, self.settings.chat_history_max_messages)
+        return PreparedTurn(
+            conversation_id=conversation.id,
+            user_message=message,
+            history=history,
+            needs_title=conversation.title == DEFAULT_TITLE,
+        )
+
+    # -- after the model ----------------------------------------------------------------------
+    async def save_reply(self, conversation_id: int, text: str, status: str) -> Message | None:
+        if not text:
+            return None
+        async with self.sessionmaker() as session:
+            reply = Message(conversation_id=conversation_id, role="assistant", content=text, status=status)
+            session.add(reply)
+            await touch_conversation(session, conversation_id)
+            await session.commit()
+            return reply
+
+    async def save_title(self, conversation_id: int, user_text: str, reply_text: str) -> str | None:
+        title = await self.llm.generate_title(user_text, reply_text)
+        async with self.sessionmaker() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            # The person may have renamed it meanwhile: their title wins.
+            if conversation is None or conversation.title != DEFAULT_TITLE:
+                return None
+            conversation.title = title
+            await session.commit()
+        return title
+
+    def start_title(self, turn: PreparedTurn, reply_text: str) -> asyncio.Task[str | None] | None:
+        if not turn.needs_title or not reply_text:
+            return None
+        task = asyncio.create_task(self.save_title(turn.conversation_id, turn.user_message.content, reply_text))
+        self.background.add(task)  # keep a reference until done, or the task may be collected
+        task.add_done_callback(self.background.discard)
+        return task
+
+    # -- the two ways to answer -----------------------------------------------------------------
+    async def reply(self, turn: PreparedTurn) -> Message:
+        """Answer at once (POST /api/chat). On a model error the partial reply (if any) is kept."""
+        parts: list[str] = []
+        try:
+            async for delta in self.llm.stream_reply(turn.history):
+                parts.append(delta)
+        except LLMError:
+            await self.save_reply(turn.conversation_id, "".join(parts), "incomplete")
+            raise
+        text = "".join(parts)
+        reply = await self.save_reply(turn.conversation_id, text, "complete")
+        if reply is None:  # the model answered nothing at all
+            raise LLMError("The AI model returned an empty answer. Please try again.")
+        self.start_title(turn, text)
+        return reply
+
+    async def stream(self, turn: PreparedTurn) -> AsyncIterator[bytes]:
+        """Server-sent events: start, token*, then done (+ title) or error."""
+        yield sse("start", {"conversation_id": turn.conversation_id, "user_message": message_json(turn.user_message)})
+        parts: list[str] = []
+        error: LLMError | None = None
+        saved: Message | None = None
+        finished = False
+        try:
+            async for delta in with_heartbeat(self.llm.stream_reply(turn.history), self.heartbeat_s):
+                if delta is None:
+                    yield b": ping\n\n"
+                    continue
+                parts.append(delta)
+                yield sse("token", {"text": delta})
+            finished = True
+        except LLMError as exc:
+            error = exc
+        except Exception:  # anything unexpected still ends the stream with a clear event
+            logger.exception("chat stream failed")
+            error = LLMInternalError()
+        finally:
+            # Runs on success, on error and when the client goes away (cancelled or closed): the
+            # partial text must reach the database even while this task is being cancelled.
+            status = "complete" if finished else "incomplete"
+            with anyio.CancelScope(shield=True):
+                saved = await self.save_reply(turn.conversation_id, "".join(parts), status)
+        if error is not None:
+            payload: dict[str, Any] = {
+                "code": error.code,
+                "message": error.message,
+                "assistant_message": message_json(saved),
+            }
+            if error.retry_after is not None:
+                payload["retry_after"] = error.retry_after
+            yield sse("error", payload)
+            return
+        if saved is None:
+            yield sse(
+                "error",
+                {
+                    "code": "model_error",
+                    "message": "The AI model returned an empty answer. Please try again.",
+                    "assistant_message": None,
+                },
+            )
+            return
+        yield sse("done", {"assistant_message": message_json(saved)})
+        title_task = self.start_title(turn, saved.content)
+        if title_task is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(TITLE_WAIT_S):
+                    title = await asyncio.shield(title_task)
+                    if title:
+                        yield sse("title", {"conversation_id": turn.conversation_id, "title": title})
+
+
+def message_json(message: Message | None) -> dict[str, Any] | None:
+    return MessageOut.model_validate(message).model_dump(mode="json") if message is not None else None
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+
+
+_END = object()
+
+
+async def with_heartbeat(source: AsyncIterator[str], interval: float) -> AsyncIterator[str | None]:
+    """Yield the source's items, and None whenever it has been quiet for `interval` seconds."""
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for item in source:
+                queue.put_nowait(item)
+        except Exception as exc:
+            queue.put_nowait(exc)
+        finally:
+            queue.put_nowait(_END)
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            try:
+                async with asyncio.timeout(interval):
+                    item = await queue.get()
+            except TimeoutError:
+                yield None
+                continue
+            if item is _END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        task.cancel()
+        # Wait for the source to close (the model stops generating) before going on.
+        with anyio.CancelScope(shield=True), contextlib.suppress(BaseException):
+            await task

@@ -1,0 +1,117 @@
+"""Conversations and their messages: listing, search, paging, export, history for the model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.llm.types import ChatTurn
+from app.models import DEFAULT_TITLE, Conversation, Message, User, utcnow
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_conversations(
+    session: AsyncSession, user: User, *, limit: int, offset: int, query: str | None
+) -> tuple[list[Conversation], int]:
+    condition = Conversation.user_id == user.id
+    if query:
+        pattern = _like_pattern(query)
+        in_messages = exists().where(
+            Message.conversation_id == Conversation.id,
+            func.lower(Message.content).like(pattern, escape="\\"),
+        )
+        condition = condition & or_(func.lower(Conversation.title).like(pattern, escape="\\"), in_messages)
+    total = await session.scalar(select(func.count()).select_from(Conversation).where(condition)) or 0
+    rows = await session.scalars(
+        select(Conversation)
+        .where(condition)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total
+
+
+async def create_conversation(session: AsyncSession, user: User, title: str | None = None) -> Conversation:
+    conversation = Conversation(user_id=user.id, title=title or DEFAULT_TITLE)
+    session.add(conversation)
+    await session.commit()
+    return conversation
+
+
+async def delete_conversation(session: AsyncSession, conversation: Conversation) -> None:
+    # Explicit delete of the messages too: SQLite enforces ON DELETE CASCADE only with the pragma,
+    # and a database file opened by another tool may not have it on.
+    await session.execute(delete(Message).where(Message.conversation_id == conversation.id))
+    await session.delete(conversation)
+    await session.commit()
+
+
+async def message_page(
+    session: AsyncSession, conversation: Conversation, *, limit: int, before_id: int | None
+) -> tuple[list[Message], bool]:
+    statement = select(Message).where(Message.conversation_id == conversation.id)
+    if before_id is not None:
+        statement = statement.where(Message.id < before_id)
+    rows = list(await session.scalars(statement.order_by(Message.id.desc()).limit(limit + 1)))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    rows.reverse()
+    return rows, has_more
+
+
+async def all_messages(session: AsyncSession, conversation: Conversation) -> list[Message]:
+    return list(
+        await session.scalars(select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id))
+    )
+
+
+async def load_recent_history(session: AsyncSession, conversation_id: int, max_messages: int) -> list[ChatTurn]:
+    """The newest messages, oldest first; bounded so a turn costs the same in a long conversation."""
+    rows = await session.execute(
+        select(Message.role, Message.content)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(Message.id.desc())
+        .limit(max_messages)
+    )
+    turns = [ChatTurn(role, content) for role, content in rows if content]  # type: ignore[arg-type]
+    turns.reverse()
+    return turns
+
+
+async def last_messages(session: AsyncSession, conversation_id: int, count: int = 2) -> list[Message]:
+    rows = await session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id.desc()).limit(count)
+    )
+    return list(rows)
+
+
+async def touch_conversation(session: AsyncSession, conversation_id: int, when: datetime | None = None) -> None:
+    await session.execute(
+        update(Conversation).where(Conversation.id == conversation_id).values(updated_at=when or utcnow())
+    )
+
+
+def export_markdown(conversation: Conversation, messages: Sequence[Message]) -> str:
+    lines = [f"# {conversation.title}", "", f"_{conversation.created_at.isoformat()}_", ""]
+    for message in messages:
+        who = "**You**" if message.role == "user" else "**Assistant**"
+        note = " _(incomplete)_" if message.status == "incomplete" else ""
+        lines += [f"{who}{note} — {message.created_at.isoformat()}", "", message.content, ""]
+    return "\n".join(lines)
+
+
+def export_json(conversation: Conversation, messages: Sequence[Message]) -> str:
+    from app.schemas import ConversationOut, MessageOut
+
+    payload = ConversationOut.model_validate(conversation).model_dump(mode="json")
+    payload["messages"] = [MessageOut.model_validate(m).model_dump(mode="json") for m in messages]
+    return json.dumps(payload, ensure_ascii=False, indent=2)

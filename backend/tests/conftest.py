@@ -1,0 +1,222 @@
+"""Test fixtures: one database per run (SQLite file or the PostgreSQL in TEST_DATABASE_URL),
+emptied after every test; the real app with the fake model, driven through httpx."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.core.config import Settings
+from app.core.migrations import upgrade_database
+from app.main import create_app
+from app.models import Base
+
+IN_CI = os.environ.get("CI") == "true"
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'chat.db'}"
+    return url
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> str:
+    if database_url.startswith("postgresql"):
+        import asyncio
+
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        async def reset() -> None:
+            engine = create_async_engine(database_url)
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("DROP TABLE IF EXISTS messages, conversations, users, alembic_version CASCADE")
+                )
+            await engine.dispose()
+
+        asyncio.run(reset())
+    upgrade_database(database_url)
+    return database_url
+
+
+@pytest.fixture
+def make_settings(migrated: str, tmp_path: Path) -> Callable[..., Settings]:
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "database_url": migrated,
+            "llm_provider": "fake",
+            "fake_llm_delay_ms": 0,
+            "chat_rate_limit": "1000/minute",
+            "login_rate_limit": "1000/minute",
+            "login_ip_rate_limit": "1000/minute",
+            "static_dir": tmp_path / "no-web-app",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return factory
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+async def empty_database(url: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    await _empty_tables(engine)
+    await engine.dispose()
+
+
+async def _empty_tables(engine: Any) -> None:
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text("TRUNCATE messages, conversations, users RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                await connection.execute(table.delete())
+
+
+class Api:
+    """An httpx client bound to the app, with helpers that read like the API."""
+
+    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
+        self.client = client
+        self.app = app
+
+    async def register(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
+        response = await self.client.post("/api/auth/register", json={"email": email, "password": password})
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def login(self, email: str, password: str = PASSWORD) -> dict[str, str]:
+        response = await self.client.post("/api/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    async def user(self, email: str) -> dict[str, str]:
+        await self.register(email)
+        return await self.login(email)
+
+
+@pytest.fixture
+async def app_factory() -> AsyncIterator[Callable[[Settings], Any]]:
+    started: list[Any] = []
+
+    async def start(settings: Settings) -> Any:
+        app = create_app(settings)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        started.append((app, lifespan))
+        return app
+
+    yield start  # type: ignore[misc]
+    for app, lifespan in reversed(started):
+        await _empty_tables(app.state.context.engine)
+        await lifespan.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def app(app_factory: Callable[[Settings], Any], settings: Settings) -> Any:
+    return await app_factory(settings)  # type: ignore[misc]
+
+
+@pytest.fixture
+async def api(app: Any) -> AsyncIterator[Api]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield Api(client, app)
+
+
+@pytest.fixture
+async def client(api: Api) -> httpx.AsyncClient:
+    return api.client
+
+
+@pytest.fixture
+async def alice(api: Api) -> dict[str, str]:
+    return await api.user("alice@example.com")
+
+
+@pytest.fixture
+async def bob(api: Api) -> dict[str, str]:
+    return await api.user("bob@example.com")
+
+
+def parse_sse(body: str) -> list[tuple[str, dict[str, Any]]]:
+    """Events of a text/event-stream body as (event, data) pairs; comments are skipped."""
+    import json
+
+    events = []
+    for block in body.split("\n\n"):
+        name, data = "message", None
+        for line in block.splitlines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+        if data is not None:
+            events.append((name, data))
+    return events
+
+
+class LiveServer:
+    """The app served by a real uvicorn in a thread, for what ASGITransport cannot show (disconnects)."""
+
+    def __init__(self, settings: Settings) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+@pytest.fixture
+def live_server(make_settings: Callable[..., Settings], migrated: str) -> Any:
+    import asyncio
+
+    servers: list[LiveServer] = []
+
+    def start(**overrides: Any) -> LiveServer:
+        server = LiveServer(make_settings(**overrides))
+        servers.append(server)
+        return server.__enter__()
+
+    yield start
+    for server in servers:
+        server.__exit__()
+    asyncio.run(empty_database(migrated))

@@ -1,0 +1,1 @@
+"""Test doubles for outside services (a fake Gemini HTTP server, ...)."""

@@ -1,0 +1,107 @@
+import { expect, test } from "@playwright/test";
+import { assistantMessages, composer, screenshot, sendAndWait, signUp, userMessages } from "./helpers";
+
+test("send, stream, regenerate, edit and resend, reload keeps the history", async ({ page }) => {
+  await signUp(page);
+  await composer(page).fill("Hello streaming world");
+  await composer(page).press("Enter");
+
+  // The reply streams in: Stop is offered and the text is still partial at some point.
+  const stop = page.getByRole("button", { name: "Stop" });
+  await expect(stop).toBeVisible();
+  const reply = assistantMessages(page).last();
+  await expect(reply).toContainText("You said: Hello streaming world");
+  const partial = (await reply.innerText()).length;
+  await expect(stop).toHaveCount(0, { timeout: 20_000 });
+  await expect(reply).toContainText("And a bit of code.");
+  expect((await reply.innerText()).length).toBeGreaterThan(partial);
+  await expect(composer(page)).toHaveValue("");
+  await expect(composer(page)).toBeFocused();
+
+  // The conversation got its id in the URL and its automatic title in the sidebar.
+  await expect(page).toHaveURL(/\/c\/\d+$/);
+  await expect(page.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: "Hello streaming world" })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Hello streaming world");
+  await expect(page.getByRole("heading", { name: "Today" })).toBeVisible();
+
+  // Regenerate the last reply.
+  await page.getByRole("button", { name: "Regenerate reply" }).click();
+  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0, { timeout: 20_000 });
+  await expect(assistantMessages(page)).toHaveCount(1);
+  await expect(assistantMessages(page).last()).toContainText("And a bit of code.");
+
+  // Edit the last user message and resend.
+  await page.getByRole("button", { name: "Edit and resend" }).click();
+  const editor = page.getByRole("textbox", { name: "Edit your message" });
+  await editor.fill("Edited question");
+  await page.getByRole("button", { name: "Save and send" }).click();
+  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0, { timeout: 20_000 });
+  await expect(userMessages(page)).toHaveCount(1);
+  await expect(userMessages(page).last()).toContainText("Edited question");
+  await expect(assistantMessages(page).last()).toContainText("You said: Edited question");
+
+  // A second exchange, with a code block, then reload.
+  await sendAndWait(page, "Some code please:\n```python\ndef greet(name):\n    return f'hi {name}'\n```");
+  await expect(page.getByRole("button", { name: "Copy code" })).toBeVisible();
+  await expect(page.locator(".code-block code.hljs")).toBeVisible();
+  await page.reload();
+  await expect(userMessages(page)).toHaveCount(2);
+  await expect(userMessages(page).first()).toContainText("Edited question");
+  await expect(assistantMessages(page)).toHaveCount(2);
+  await expect(assistantMessages(page).last()).toContainText("And a bit of code.");
+
+  // Copy a message.
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await userMessages(page).first().getByRole("button", { name: "Copy message" }).click();
+  await expect(userMessages(page).first().getByRole("status")).toHaveText("Copied");
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe("Edited question");
+
+  await screenshot(page, "chat-light");
+  await page.getByRole("button", { name: "Settings" }).click();
+  await page.getByRole("radio", { name: "Dark" }).check();
+  await page.getByRole("button", { name: "Close" }).click();
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  await screenshot(page, "chat-dark");
+  await page.reload();
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+});
+
+test("Stop keeps the partial reply, marked incomplete, also after a reload", async ({ page }) => {
+  await signUp(page);
+  await composer(page).fill("Please stop me early");
+  await composer(page).press("Enter");
+  const reply = assistantMessages(page).last();
+  await expect(reply).toContainText("You said:");
+  await page.getByRole("button", { name: "Stop" }).click();
+  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
+  await expect(reply).toContainText("Incomplete reply");
+  await expect(reply).not.toContainText("And a bit of code.");
+  await expect(composer(page)).toBeEnabled();
+
+  await expect(page).toHaveURL(/\/c\/\d+$/);
+  await page.waitForTimeout(500); // the server saves the partial reply when it sees the closed stream
+  await page.reload();
+  await expect(assistantMessages(page).last()).toContainText("Incomplete reply");
+  await expect(assistantMessages(page).last()).toContainText("You said:");
+  await expect(assistantMessages(page).last()).not.toContainText("And a bit of code.");
+});
+
+test("auto-scroll follows the stream unless the person scrolls up", async ({ page }) => {
+  await page.setViewportSize({ width: 900, height: 500 });
+  await signUp(page);
+  for (let index = 0; index < 3; index++) await sendAndWait(page, `Message number ${index}`);
+  const scroller = page.locator(".message-scroller");
+  const atBottom = () =>
+    scroller.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight < 80);
+  expect(await atBottom()).toBe(true);
+
+  await composer(page).fill("One more");
+  await composer(page).press("Enter");
+  await expect(assistantMessages(page)).toHaveCount(4);
+  await scroller.evaluate((element) => element.scrollTo({ top: 0 }));
+  await expect(page.getByRole("button", { name: "Jump to latest" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0, { timeout: 20_000 });
+  expect(await scroller.evaluate((element) => element.scrollTop)).toBeLessThan(50);
+  await page.getByRole("button", { name: "Jump to latest" }).click();
+  expect(await atBottom()).toBe(true);
+});

@@ -1,0 +1,66 @@
+import { expect, test } from "@playwright/test";
+import { sendAndWait, signUp } from "./helpers";
+
+test("rename, search and delete conversations", async ({ page }) => {
+  await signUp(page);
+  const nav = page.getByRole("navigation", { name: "Conversations" });
+  await sendAndWait(page, "Apples and pears");
+  await expect(nav.getByRole("link", { name: "Apples and pears" })).toBeVisible();
+  await nav.getByRole("link", { name: "New chat" }).click();
+  await sendAndWait(page, "Bananas are yellow");
+  await expect(nav.getByRole("link", { name: "Bananas are yellow" })).toBeVisible();
+  await expect(nav.getByRole("heading", { name: "Today" })).toBeVisible();
+
+  // Rename with the keyboard.
+  await nav.getByRole("button", { name: "Rename “Apples and pears”" }).click();
+  const title = nav.getByRole("textbox", { name: "New title" });
+  await title.fill("Fruit salad");
+  await title.press("Enter");
+  await expect(nav.getByRole("link", { name: "Fruit salad" })).toBeVisible();
+  await page.reload();
+  await expect(nav.getByRole("link", { name: "Fruit salad" })).toBeVisible();
+
+  // Search titles and message text.
+  const search = page.getByRole("searchbox", { name: "Search conversations" });
+  await search.fill("banana");
+  await expect(nav.getByRole("link", { name: "Bananas are yellow" })).toBeVisible();
+  await expect(nav.getByRole("link", { name: "Fruit salad" })).toHaveCount(0);
+  await search.fill("pears");
+  await expect(nav.getByRole("link", { name: "Fruit salad" })).toBeVisible();
+  await expect(nav.getByRole("link", { name: "Bananas are yellow" })).toHaveCount(0);
+  await search.fill("nothing like this");
+  await expect(nav.getByText("No conversation matches your search.")).toBeVisible();
+  await search.fill("");
+
+  // Delete, cancelling once first.
+  await nav.getByRole("link", { name: "Bananas are yellow" }).click();
+  await expect(page).toHaveURL(/\/c\/\d+$/);
+  await nav.getByRole("button", { name: "Delete “Bananas are yellow”" }).click();
+  const dialog = page.getByRole("dialog", { name: "Delete conversation?" });
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(nav.getByRole("link", { name: "Bananas are yellow" })).toBeVisible();
+  await nav.getByRole("button", { name: "Delete “Bananas are yellow”" }).click();
+  await dialog.getByRole("button", { name: "Delete" }).click();
+  await expect(nav.getByRole("link", { name: "Bananas are yellow" })).toHaveCount(0);
+  await expect(page).toHaveURL(/\/$/);
+  await page.reload();
+  await expect(nav.getByRole("link", { name: "Bananas are yellow" })).toHaveCount(0);
+  await expect(nav.getByRole("link", { name: "Fruit salad" })).toBeVisible();
+});
+
+test("export downloads Markdown and JSON", async ({ page }) => {
+  await signUp(page);
+  await sendAndWait(page, "Export me");
+  await page.locator("summary", { hasText: "Export" }).click();
+  const [markdown] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Markdown (.md)" }).click(),
+  ]);
+  expect(markdown.suggestedFilename()).toMatch(/\.md$/);
+  const [json] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "JSON (.json)" }).click(),
+  ]);
+  expect(json.suggestedFilename()).toMatch(/\.json$/);
+});

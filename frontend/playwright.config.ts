@@ -1,0 +1,73 @@
+import { defineConfig } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function freePort(): string {
+  const script =
+    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})";
+  return execFileSync(process.execPath, ["-e", script]).toString().trim();
+}
+
+// Workers load this file again: the port and data folder travel to them through the environment.
+process.env.E2E_PORT ??= freePort();
+process.env.E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), "conversa-e2e-"));
+const baseURL = `http://127.0.0.1:${process.env.E2E_PORT}`;
+
+export default defineConfig({
+  testDir: "./e2e",
+  outputDir: "./test-results/artifacts",
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  forbidOnly: Boolean(process.env.CI),
+  reporter: [["list"], ["./e2e/summary-reporter.ts"]],
+  globalTeardown: "./e2e/global-teardown.ts",
+  use: {
+    baseURL,
+    locale: "en-US",
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    // The real backend with the fake model, serving the SPA that `npm run build` just made.
+    command: `../.venv/bin/python -m uvicorn app.main:app --host 127.0.0.1 --port ${process.env.E2E_PORT}`,
+    cwd: resolve(here, "../backend"),
+    url: `${baseURL}/api/health`,
+    reuseExistingServer: false,
+    timeout: 90_000,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: {
+      ENV: "development",
+      LLM_PROVIDER: "fake",
+      FAKE_LLM_DELAY_MS: "30",
+      DATA_DIR: process.env.E2E_DATA_DIR,
+      STATIC_DIR: resolve(here, "dist"),
+      ALLOW_SIGNUP: "true",
+      LOGIN_RATE_LIMIT: "1000/minute",
+      LOGIN_IP_RATE_LIMIT: "1000/minute",
+      CHAT_RATE_LIMIT: "1000/minute",
+      LOG_LEVEL: "WARNING",
+    },
+  },
+});

@@ -1,0 +1,96 @@
+import { useEffect, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { Outlet } from "react-router";
+import { CloseIcon, MenuIcon, SettingsIcon } from "../components/icons";
+import { ChangePasswordDialog, useAuth } from "../features/auth";
+import { ConversationSidebar } from "../features/conversations";
+import { SettingsDialog } from "../features/settings";
+
+export interface LayoutContext {
+  menuButton: React.ReactNode;
+}
+
+export function AppLayout() {
+  const { t } = useTranslation();
+  const { user, logOut } = useAuth();
+  const [drawerOpen, setDrawerOpen] = useState(false);
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  const [passwordOpen, setPasswordOpen] = useState(false);
+  const menuButtonRef = useRef<HTMLButtonElement>(null);
+  const closeButtonRef = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    if (!drawerOpen) return;
+    closeButtonRef.current?.focus();
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === "Escape") {
+        setDrawerOpen(false);
+        menuButtonRef.current?.focus();
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [drawerOpen]);
+
+  const menuButton = (
+    <button
+      ref={menuButtonRef}
+      type="button"
+      className="icon-button drawer-toggle"
+      aria-label={t("layout.openMenu")}
+      aria-expanded={drawerOpen}
+      aria-controls="sidebar"
+      onClick={() => setDrawerOpen(true)}
+    >
+      <MenuIcon />
+    </button>
+  );
+
+  return (
+    <div className={`app-shell${drawerOpen ? " drawer-open" : ""}`}>
+      <a className="skip-link" href="#composer-input">
+        {t("layout.skipToComposer")}
+      </a>
+      <aside id="sidebar" className="sidebar" aria-label={t("layout.sidebar")}>
+        <div className="sidebar-top">
+          <span className="brand">Conversa</span>
+          <button
+            ref={closeButtonRef}
+            type="button"
+            className="icon-button drawer-close"
+            aria-label={t("layout.closeMenu")}
+            onClick={() => {
+              setDrawerOpen(false);
+              menuButtonRef.current?.focus();
+            }}
+          >
+            <CloseIcon />
+          </button>
+        </div>
+        <ConversationSidebar onNavigate={() => setDrawerOpen(false)} />
+        <div className="sidebar-footer">
+          <p className="user-email" title={user?.email}>
+            {user?.email}
+          </p>
+          <div className="sidebar-footer-actions">
+            <button type="button" className="button" onClick={() => setSettingsOpen(true)}>
+              <SettingsIcon /> {t("settings.title")}
+            </button>
+            <button type="button" className="button" onClick={() => setPasswordOpen(true)}>
+              {t("auth.changePassword")}
+            </button>
+            <button type="button" className="button" onClick={logOut}>
+              {t("auth.logOut")}
+            </button>
+          </div>
+        </div>
+      </aside>
+      <div className="drawer-backdrop" onClick={() => setDrawerOpen(false)} aria-hidden="true" />
+      <main className="main">
+        <Outlet context={{ menuButton } satisfies LayoutContext} />
+      </main>
+      <SettingsDialog open={settingsOpen} onClose={() => setSettingsOpen(false)} />
+      <ChangePasswordDialog open={passwordOpen} onClose={() => setPasswordOpen(false)} />
+    </div>
+  );
+}

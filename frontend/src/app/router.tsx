@@ -1,0 +1,30 @@
+import { createBrowserRouter, Navigate, useOutletContext, useParams } from "react-router";
+import { AuthPage, RequireAuth } from "../features/auth";
+import { ChatPage } from "../features/chat";
+import { AppLayout, type LayoutContext } from "./AppLayout";
+
+function ChatRoute() {
+  const { conversationId } = useParams();
+  const { menuButton } = useOutletContext<LayoutContext>();
+  const id = conversationId && /^\d+$/.test(conversationId) ? Number(conversationId) : null;
+  return <ChatPage conversationId={id} leading={menuButton} />;
+}
+
+export const router = createBrowserRouter([
+  { path: "/login", element: <AuthPage mode="login" /> },
+  { path: "/signup", element: <AuthPage mode="signup" /> },
+  {
+    path: "/",
+    element: (
+      <RequireAuth>
+        <AppLayout />
+      </RequireAuth>
+    ),
+    children: [
+      // One element for both paths, so the chat keeps streaming when a new conversation gets its id.
+      { index: true, element: <ChatRoute /> },
+      { path: "c/:conversationId", element: <ChatRoute /> },
+    ],
+  },
+  { path: "*", element: <Navigate to="/" replace /> },
+]);

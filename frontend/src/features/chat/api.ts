@@ -1,0 +1,75 @@
+import { apiFetch, apiJson } from "../../lib/api-client";
+import { createSseParser } from "./sse-parser";
+import type { ChatStreamEvent, MessagePage } from "./types";
+
+const STREAM_EVENTS = new Set(["start", "token", "done", "title", "error"]);
+
+export function listMessages(conversationId: number, beforeId?: number): Promise<MessagePage> {
+  const params = new URLSearchParams({ limit: "100" });
+  if (beforeId !== undefined) params.set("before_id", String(beforeId));
+  return apiJson<MessagePage>(`/api/conversations/${conversationId}/messages?${params}`);
+}
+
+/** Reads an SSE response body and hands each known event, parsed, to `onEvent`. */
+export async function readChatEvents(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (event: ChatStreamEvent) => void,
+): Promise<void> {
+  const parser = createSseParser(({ event, data }) => {
+    let payload: Record<string, unknown>;
+    try {
+      payload = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const type = event !== "message" ? event : String(payload.type ?? payload.event ?? "");
+    if (STREAM_EVENTS.has(type)) onEvent({ ...payload, type } as ChatStreamEvent);
+  });
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parser.feed(decoder.decode(value, { stream: true }));
+  }
+  parser.feed(decoder.decode());
+  parser.end();
+}
+
+async function streamFrom(
+  path: string,
+  body: object,
+  signal: AbortSignal,
+  onEvent: (event: ChatStreamEvent) => void,
+): Promise<void> {
+  const response = await apiFetch(path, {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { Accept: "text/event-stream" },
+    signal,
+  });
+  if (!response.body) throw new Error("The response has no body");
+  await readChatEvents(response.body, onEvent);
+}
+
+export function streamChat(
+  request: { conversation_id?: number; message: string },
+  signal: AbortSignal,
+  onEvent: (event: ChatStreamEvent) => void,
+): Promise<void> {
+  return streamFrom("/api/chat/stream", request, signal, onEvent);
+}
+
+export function streamRegenerate(
+  conversationId: number,
+  message: string | undefined,
+  signal: AbortSignal,
+  onEvent: (event: ChatStreamEvent) => void,
+): Promise<void> {
+  return streamFrom(
+    `/api/conversations/${conversationId}/regenerate`,
+    message === undefined ? {} : { message },
+    signal,
+    onEvent,
+  );
+}

@@ -1,0 +1,115 @@
+import { useState, type ReactNode } from "react";
+import { useTranslation } from "react-i18next";
+import { useNavigate } from "react-router";
+import { ExportMenu, useConversation, useRefreshConversations } from "../../conversations";
+import { useChat, type RetryAction } from "../hooks/use-chat";
+import { Composer } from "./Composer";
+import { MessageList } from "./MessageList";
+
+interface ChatPageProps {
+  conversationId: number | null;
+  /** The layout's drawer button, shown in this header on narrow screens. */
+  leading?: ReactNode;
+}
+
+export function ChatPage({ conversationId, leading }: ChatPageProps) {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const refreshConversations = useRefreshConversations();
+  const conversation = useConversation(conversationId);
+  const [draft, setDraft] = useState("");
+  const chat = useChat(conversationId, {
+    onConversationStarted: (id) => {
+      navigate(`/c/${id}`, { replace: true });
+      refreshConversations();
+    },
+    onTitle: (id, title) => refreshConversations({ id, title }),
+    onActivity: () => refreshConversations(),
+  });
+
+  async function send(text: string) {
+    setDraft("");
+    const accepted = await chat.send(text);
+    // The server never took it: put the text back so nothing the person typed is lost.
+    if (!accepted) setDraft((current) => (current === "" ? text : current));
+  }
+
+  function retry(action: RetryAction) {
+    if (action.type === "send") {
+      if (draft === action.text) setDraft("");
+      void chat.send(action.text).then((accepted) => {
+        if (!accepted) setDraft((current) => (current === "" ? action.text : current));
+      });
+    } else {
+      void chat.regenerate(action.message);
+    }
+  }
+
+  function retryLast() {
+    if (chat.error) retry(chat.error.retry);
+  }
+
+  const title = conversationId === null ? t("chat.newChat") : (conversation.data?.title ?? "");
+  return (
+    <section className="chat" aria-labelledby="chat-title">
+      <header className="chat-header">
+        {leading}
+        <h1 id="chat-title" className="chat-title" title={title}>
+          {title}
+        </h1>
+        {conversationId !== null && chat.messages.length > 0 && <ExportMenu conversationId={conversationId} />}
+      </header>
+      {conversation.isError || chat.loadFailed ? (
+        <div className="chat-empty" role="alert">
+          <p>{t("chat.notFound")}</p>
+        </div>
+      ) : chat.messages.length === 0 && !chat.loading ? (
+        <div className="chat-empty">
+          <h2>{t("chat.welcomeTitle")}</h2>
+          <p className="muted">{t("chat.welcomeText")}</p>
+        </div>
+      ) : (
+        <MessageList
+          messages={chat.messages}
+          streaming={chat.streaming}
+          hasMore={chat.hasMore}
+          onLoadOlder={() => void chat.loadOlder()}
+          onRegenerate={() => void chat.regenerate()}
+          onEdit={(text) => void chat.regenerate(text)}
+        >
+          {chat.error && <ErrorNotice errorKey={chat.error.key} onRetry={() => retryLast()} onDismiss={chat.dismissError} />}
+        </MessageList>
+      )}
+      {chat.error && chat.messages.length === 0 && (
+        <ErrorNotice errorKey={chat.error.key} onRetry={() => retryLast()} onDismiss={chat.dismissError} />
+      )}
+      <div className="composer-wrap">
+        <Composer
+          value={draft}
+          onChange={setDraft}
+          onSend={() => void send(draft)}
+          onStop={chat.stop}
+          streaming={chat.streaming}
+        />
+        <p className="composer-note muted">{t("chat.disclaimer")}</p>
+      </div>
+    </section>
+  );
+}
+
+function ErrorNotice({ errorKey, onRetry, onDismiss }: { errorKey: string; onRetry: () => void; onDismiss: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <div className="chat-error" role="alert">
+      <p>{t(`chat.errors.${errorKey}`, { defaultValue: t("chat.errors.internal") })}</p>
+      <div className="chat-error-actions">
+        <button type="button" className="button primary" onClick={onRetry}>
+          {t("chat.retry")}
+        </button>
+        <button type="button" className="button" onClick={onDismiss}>
+          {t("common.dismiss")}
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,118 @@
+import { lazy, Suspense, useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { CopyButton } from "../../../components/CopyButton";
+import { PencilIcon, RefreshIcon } from "../../../components/icons";
+import { formatTime } from "../../../lib/format";
+import type { Message } from "../types";
+
+// Markdown, GFM and the sanitiser load after the first paint, in their own chunk.
+const Markdown = lazy(() => import("./Markdown"));
+
+interface MessageItemProps {
+  message: Message;
+  streaming: boolean;
+  canRegenerate: boolean;
+  canEdit: boolean;
+  onRegenerate: () => void;
+  onEdit: (text: string) => void;
+}
+
+export function MessageItem({ message, streaming, canRegenerate, canEdit, onRegenerate, onEdit }: MessageItemProps) {
+  const { t, i18n } = useTranslation();
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(message.content);
+  const isUser = message.role === "user";
+  const plain = <div className="plain-text">{message.content}</div>;
+
+  function submitEdit(event: FormEvent) {
+    event.preventDefault();
+    if (!draft.trim()) return;
+    setEditing(false);
+    onEdit(draft);
+  }
+
+  return (
+    <article
+      className={`message ${message.role}${message.status === "incomplete" ? " incomplete" : ""}`}
+      aria-label={isUser ? t("chat.you") : t("chat.assistant")}
+      data-testid={`message-${message.role}`}
+    >
+      <header className="message-meta">
+        <span className="message-author">{isUser ? t("chat.you") : t("chat.assistant")}</span>
+        {message.id > 0 && (
+          <time dateTime={message.created_at}>{formatTime(message.created_at, i18n.language)}</time>
+        )}
+      </header>
+      {editing ? (
+        <form className="edit-form" onSubmit={submitEdit}>
+          <label className="visually-hidden" htmlFor={`edit-${message.id}`}>
+            {t("chat.editLabel")}
+          </label>
+          <textarea
+            id={`edit-${message.id}`}
+            value={draft}
+            rows={3}
+            autoFocus
+            onChange={(event) => setDraft(event.target.value)}
+            onKeyDown={(event) => {
+              if (event.key === "Escape") setEditing(false);
+            }}
+          />
+          <div className="edit-actions">
+            <button type="button" className="button" onClick={() => setEditing(false)}>
+              {t("common.cancel")}
+            </button>
+            <button type="submit" className="button primary" disabled={!draft.trim()}>
+              {t("chat.saveAndSend")}
+            </button>
+          </div>
+        </form>
+      ) : isUser ? (
+        plain
+      ) : message.content === "" && streaming ? (
+        <div className="typing" aria-hidden="true">
+          <span />
+          <span />
+          <span />
+        </div>
+      ) : (
+        <Suspense fallback={plain}>
+          <Markdown text={message.content} />
+        </Suspense>
+      )}
+      {message.status === "incomplete" && !streaming && (
+        <p className="incomplete-note">{t("chat.incomplete")}</p>
+      )}
+      {!editing && !streaming && (
+        <div className="message-actions">
+          <CopyButton text={message.content} label={t("chat.copyMessage")} />
+          {canEdit && (
+            <button
+              type="button"
+              className="icon-button small"
+              aria-label={t("chat.edit")}
+              title={t("chat.edit")}
+              onClick={() => {
+                setDraft(message.content);
+                setEditing(true);
+              }}
+            >
+              <PencilIcon />
+            </button>
+          )}
+          {canRegenerate && (
+            <button
+              type="button"
+              className="icon-button small"
+              aria-label={t("chat.regenerate")}
+              title={t("chat.regenerate")}
+              onClick={onRegenerate}
+            >
+              <RefreshIcon />
+            </button>
+          )}
+        </div>
+      )}
+    </article>
+  );
+}

@@ -1,0 +1,94 @@
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { PENDING_ASSISTANT_ID } from "../hooks/use-chat";
+import type { Message } from "../types";
+import { MessageItem } from "./MessageItem";
+
+interface MessageListProps {
+  messages: Message[];
+  streaming: boolean;
+  hasMore: boolean;
+  onLoadOlder: () => void;
+  onRegenerate: () => void;
+  onEdit: (text: string) => void;
+  children?: React.ReactNode;
+}
+
+const STICK_DISTANCE_PX = 80;
+
+export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegenerate, onEdit, children }: MessageListProps) {
+  const { t } = useTranslation();
+  const scroller = useRef<HTMLDivElement>(null);
+  const stickToBottom = useRef(true);
+  const [showJump, setShowJump] = useState(false);
+
+  const lastUserIndex = messages.findLastIndex((message) => message.role === "user");
+  const last = messages[messages.length - 1];
+
+  // Follow the stream unless the person scrolled up to read.
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (element && stickToBottom.current) element.scrollTop = element.scrollHeight;
+  }, [messages, children]);
+
+  useEffect(() => {
+    if (!streaming) return;
+    stickToBottom.current = true;
+    const element = scroller.current;
+    if (element) element.scrollTop = element.scrollHeight;
+  }, [streaming]);
+
+  function onScroll() {
+    const element = scroller.current;
+    if (!element) return;
+    const distance = element.scrollHeight - element.scrollTop - element.clientHeight;
+    stickToBottom.current = distance < STICK_DISTANCE_PX;
+    setShowJump(!stickToBottom.current);
+  }
+
+  function jumpToLatest() {
+    const element = scroller.current;
+    if (!element) return;
+    stickToBottom.current = true;
+    element.scrollTop = element.scrollHeight;
+    setShowJump(false);
+  }
+
+  return (
+    <div className="message-scroller" ref={scroller} onScroll={onScroll}>
+      <div
+        className="message-list"
+        role="log"
+        aria-live="polite"
+        aria-busy={streaming}
+        aria-label={t("chat.messagesLabel")}
+      >
+        {hasMore && (
+          <button type="button" className="button load-older" onClick={onLoadOlder}>
+            {t("chat.loadOlder")}
+          </button>
+        )}
+        {messages.map((message, index) => (
+          <MessageItem
+            key={message.id}
+            message={message}
+            streaming={streaming && message.id === PENDING_ASSISTANT_ID}
+            canEdit={!streaming && index === lastUserIndex && message.id > 0}
+            canRegenerate={!streaming && message === last && message.role === "assistant"}
+            onRegenerate={onRegenerate}
+            onEdit={onEdit}
+          />
+        ))}
+        {children}
+      </div>
+      <p className="visually-hidden" role="status">
+        {streaming ? t("chat.replying") : ""}
+      </p>
+      {showJump && (
+        <button type="button" className="button jump-latest" onClick={jumpToLatest}>
+          {t("chat.jumpToLatest")}
+        </button>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,40 @@
+import { useState } from "react";
+import { useTranslation } from "react-i18next";
+import { DownloadIcon } from "../../../components/icons";
+import { downloadExport } from "../api";
+import type { ExportFormat } from "../types";
+
+export function ExportMenu({ conversationId }: { conversationId: number }) {
+  const { t } = useTranslation();
+  const [error, setError] = useState(false);
+
+  async function download(format: ExportFormat) {
+    setError(false);
+    try {
+      await downloadExport(conversationId, format);
+    } catch {
+      setError(true);
+    }
+  }
+
+  return (
+    <details className="export-menu">
+      <summary className="button" aria-label={t("export.label")}>
+        <DownloadIcon /> <span className="hide-narrow">{t("export.button")}</span>
+      </summary>
+      <div className="menu" role="group" aria-label={t("export.label")}>
+        <button type="button" className="menu-item" onClick={() => void download("markdown")}>
+          {t("export.markdown")}
+        </button>
+        <button type="button" className="menu-item" onClick={() => void download("json")}>
+          {t("export.json")}
+        </button>
+        {error && (
+          <p className="form-error" role="alert">
+            {t("export.error")}
+          </p>
+        )}
+      </div>
+    </details>
+  );
+}

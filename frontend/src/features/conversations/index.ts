@@ -1,0 +1,4 @@
+export { ConversationSidebar } from "./components/ConversationSidebar";
+export { ExportMenu } from "./components/ExportMenu";
+export { useConversation, useRefreshConversations } from "./hooks";
+export type { Conversation } from "./types";

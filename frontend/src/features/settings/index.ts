@@ -1,0 +1,2 @@
+export { SettingsDialog } from "./components/SettingsDialog";
+export { applyTheme, storedTheme, watchSystemTheme } from "./theme";
