@@ -81,7 +81,7 @@ def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.setattr(genai_api_client, "has_aiohttp", False)
     elif not genai_api_client.has_aiohttp:
         pytest.skip("aiohttp is not installed: the SDK uses httpx only")
-    return request.param
+    return str(request.param)
 
 
 def make_llm(server: FakeGeminiServer, **kwargs: Any) -> ChatGoogleGenerativeAI:
@@ -91,6 +91,7 @@ def make_llm(server: FakeGeminiServer, **kwargs: Any) -> ChatGoogleGenerativeAI:
 
 async def collect(llm: ChatGoogleGenerativeAI, prompt: Any, into: list[str]) -> None:
     async for chunk in llm.astream(prompt):
+        assert isinstance(chunk.content, str)
         into.append(chunk.content)
 
 
