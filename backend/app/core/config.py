@@ -15,7 +15,8 @@ WEAK_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # The repo's .env (shared with docker compose), then backend/.env; the environment wins over both.
+    model_config = SettingsConfigDict(env_file=(BACKEND_DIR.parent / ".env", BACKEND_DIR / ".env"), extra="ignore")
 
     env: Literal["development", "production"] = "development"
     secret_key: SecretStr | None = None

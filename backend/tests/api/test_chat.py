@@ -216,8 +216,8 @@ async def test_daily_quota(app_factory: Any, make_settings: Any) -> None:
 
 
 async def test_heartbeat_comment_while_the_model_is_quiet(app_factory: Any, make_settings: Any) -> None:
-    app = await app_factory(make_settings(fake_llm_delay_ms=120))
-    app.state.context.chat.heartbeat_s = 0.05
+    app = await app_factory(make_settings(fake_llm_delay_ms=40))
+    app.state.context.chat.heartbeat_s = 0.01
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         ana = await Api(client, app).user("ana@example.com")
         response = await client.post("/api/chat/stream", headers=ana, json={"message": "hi"})

@@ -20,7 +20,9 @@ def gemini() -> Iterator[FakeGeminiServer]:
 
 
 @pytest.fixture
-async def gemini_api(app_factory: Any, make_settings: Any, gemini: FakeGeminiServer) -> AsyncIterator[tuple[Api, dict[str, str]]]:
+async def gemini_api(
+    app_factory: Any, make_settings: Any, gemini: FakeGeminiServer
+) -> AsyncIterator[tuple[Api, dict[str, str]]]:
     settings = make_settings(
         llm_provider="gemini",
         google_api_key="test-key",
@@ -45,11 +47,15 @@ async def test_chat_through_gemini_sends_system_prompt_and_history(gemini_api: A
     api, headers = gemini_api
     conversation_id = await named_conversation(api, headers)
     gemini.script(reply="Olá! Eu sou o Conversa.")
-    first = await api.client.post("/api/chat", headers=headers, json={"conversation_id": conversation_id, "message": "Olá! Quem é você?"})
+    first = await api.client.post(
+        "/api/chat", headers=headers, json={"conversation_id": conversation_id, "message": "Olá! Quem é você?"}
+    )
     assert first.status_code == 200, first.text
     assert first.json()["assistant_message"]["content"] == "Olá! Eu sou o Conversa."
     gemini.script(reply="Tudo bem.")
-    await api.client.post("/api/chat", headers=headers, json={"conversation_id": conversation_id, "message": "Tudo bem?"})
+    await api.client.post(
+        "/api/chat", headers=headers, json={"conversation_id": conversation_id, "message": "Tudo bem?"}
+    )
     request = gemini.requests[-1]
     assert request.system_text == "You are Conversa."
     assert request.turns == [("user", "Olá! Quem é você?"), ("model", "Olá! Eu sou o Conversa."), ("user", "Tudo bem?")]
@@ -59,7 +65,9 @@ async def test_stream_through_gemini_delivers_every_chunk(gemini_api: Any, gemin
     api, headers = gemini_api
     conversation_id = await named_conversation(api, headers)
     gemini.script(reply="Um dois três quatro cinco seis", n_chunks=3)
-    response = await api.client.post("/api/chat/stream", headers=headers, json={"conversation_id": conversation_id, "message": "conte"})
+    response = await api.client.post(
+        "/api/chat/stream", headers=headers, json={"conversation_id": conversation_id, "message": "conte"}
+    )
     events = parse_sse(response.text)
     tokens = [data["text"] for name, data in events if name == "token"]
     assert len(tokens) == 3
@@ -72,11 +80,15 @@ async def test_gemini_rate_limit_becomes_429_with_retry_after(gemini_api: Any, g
     api, headers = gemini_api
     conversation_id = await named_conversation(api, headers)
     gemini.set_default(status=429, retry_delay="7s")
-    response = await api.client.post("/api/chat", headers=headers, json={"conversation_id": conversation_id, "message": "hi"})
+    response = await api.client.post(
+        "/api/chat", headers=headers, json={"conversation_id": conversation_id, "message": "hi"}
+    )
     assert response.status_code == 429
     assert response.headers["retry-after"] == "7"
     assert "too many requests" in response.json()["detail"]
-    stream = await api.client.post("/api/chat/stream", headers=headers, json={"conversation_id": conversation_id, "message": "again"})
+    stream = await api.client.post(
+        "/api/chat/stream", headers=headers, json={"conversation_id": conversation_id, "message": "again"}
+    )
     error = parse_sse(stream.text)[-1]
     assert error[0] == "error"
     assert error[1]["code"] == "rate_limited"
@@ -89,7 +101,9 @@ async def test_gemini_server_error_becomes_502(gemini_api: Any, gemini: FakeGemi
     conversation_id = await named_conversation(api, headers)
     gemini.set_default(status=500)
     started = time.monotonic()
-    response = await api.client.post("/api/chat", headers=headers, json={"conversation_id": conversation_id, "message": "hi"})
+    response = await api.client.post(
+        "/api/chat", headers=headers, json={"conversation_id": conversation_id, "message": "hi"}
+    )
     assert response.status_code == 502
     assert "could not answer" in response.json()["detail"]
     assert time.monotonic() - started < 10  # few retries, not a minute of them
@@ -100,7 +114,9 @@ async def test_slow_gemini_times_out(gemini_api: Any, gemini: FakeGeminiServer) 
     conversation_id = await named_conversation(api, headers)
     gemini.set_default(delay_s=5)
     started = time.monotonic()
-    response = await api.client.post("/api/chat", headers=headers, json={"conversation_id": conversation_id, "message": "hi"})
+    response = await api.client.post(
+        "/api/chat", headers=headers, json={"conversation_id": conversation_id, "message": "hi"}
+    )
     assert response.status_code == 504
     assert "too long" in response.json()["detail"]
     assert time.monotonic() - started < 4.5
@@ -110,7 +126,9 @@ async def test_gemini_cut_mid_stream_keeps_the_partial_reply(gemini_api: Any, ge
     api, headers = gemini_api
     conversation_id = await named_conversation(api, headers)
     gemini.script(reply="primeira parte segunda parte terceira parte", n_chunks=3, fail_after_chunks=2)
-    response = await api.client.post("/api/chat/stream", headers=headers, json={"conversation_id": conversation_id, "message": "go"})
+    response = await api.client.post(
+        "/api/chat/stream", headers=headers, json={"conversation_id": conversation_id, "message": "go"}
+    )
     events = parse_sse(response.text)
     assert [name for name, _ in events].count("token") == 2
     error = events[-1]
@@ -124,6 +142,11 @@ async def test_gemini_writes_the_title_after_the_first_exchange(gemini_api: Any,
     api, headers = gemini_api
     gemini.script(reply="A fotossíntese converte luz em energia.")
     gemini.script(reply="Fotossíntese explicada")
-    response = await api.client.post("/api/chat/stream", headers=headers, json={"message": "Como funciona a fotossíntese?"})
+    response = await api.client.post(
+        "/api/chat/stream", headers=headers, json={"message": "Como funciona a fotossíntese?"}
+    )
     events = parse_sse(response.text)
-    assert events[-1] == ("title", {"conversation_id": events[0][1]["conversation_id"], "title": "Fotossíntese explicada"})
+    assert events[-1] == (
+        "title",
+        {"conversation_id": events[0][1]["conversation_id"], "title": "Fotossíntese explicada"},
+    )

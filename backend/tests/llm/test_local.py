@@ -165,6 +165,23 @@ async def test_two_concurrent_requests_both_complete(model: LocalChatModel) -> N
 
 
 @pytest.mark.asyncio
+async def test_queued_requests_are_served_in_arrival_order(model: LocalChatModel) -> None:
+    finished: list[str] = []
+
+    async def ask(name: str) -> None:
+        await collect(model, HELLO, max_tokens=8)
+        finished.append(name)
+
+    tasks = []
+    for name in ("first", "second", "third"):
+        tasks.append(asyncio.create_task(ask(name)))
+        await eventually(lambda: model.runner.pending == len(tasks), within_s=5)
+    await asyncio.gather(*tasks)
+
+    assert finished == ["first", "second", "third"]
+
+
+@pytest.mark.asyncio
 async def test_a_full_queue_answers_busy_at_once() -> None:
     settings = local_settings(local_max_queue=1, local_context=512)  # a runner of its own
     require_local_model(settings)

@@ -103,9 +103,13 @@ def test_gemini_without_a_key_is_a_clear_startup_error(make_settings: Any) -> No
 
 
 def test_providers_build_through_init_chat_model(make_settings: Any) -> None:
-    gemini = build_llm_service(make_settings(llm_provider="gemini", google_api_key="k", gemini_model="gemini-2.5-flash"))
+    gemini = build_llm_service(
+        make_settings(llm_provider="gemini", google_api_key="k", gemini_model="gemini-2.5-flash")
+    )
     assert type(gemini.model).__name__ == "ChatGoogleGenerativeAI"
-    openai = build_llm_service(make_settings(llm_provider="openai", openai_api_key="k", openai_base_url="http://127.0.0.1:9"))
+    openai = build_llm_service(
+        make_settings(llm_provider="openai", openai_api_key="k", openai_base_url="http://127.0.0.1:9")
+    )
     assert type(openai.model).__name__ == "ChatOpenAI"
     ollama = build_llm_service(make_settings(llm_provider="ollama"))
     assert type(ollama.model).__name__ == "ChatOllama"
