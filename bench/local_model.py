@@ -97,7 +97,7 @@ def main() -> None:
         speeds[threads] = result["tokens_per_s"]
         print(
             f"{threads} thread{'s' if threads > 1 else ''}: {result['tokens_per_s']:.1f} tokens/s "
-            f"(best {result['best_tokens_per_s']:.1f}; first token after {result['first_token_s'] * 1000:.0f} ms; "
+            f"(best {result['best_tokens_per_s']:.1f}; first token after {result['first_token_s'] * 1000:.0f} ms with the prompt cached; "
             f"median of {args.runs} runs of {args.tokens} tokens)"
         )
         if threads == 1:

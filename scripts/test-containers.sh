@@ -35,7 +35,7 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 # podman prints harmless "unable to get systemd connection" lines here: keep them out of the output.
 quiet() { "$@" 2> >(grep -v 'systemd' >&2); }
 
-images_before="$(podman images -q --no-trunc | sort -u)"
+images_before=""
 
 cleanup() {
     local rc=$?
@@ -54,7 +54,9 @@ cleanup() {
     podman volume rm -f "$VOLUME" >/dev/null 2>&1
     podman rmi -f "$IMAGE" "$COMPOSE_IMAGE" >/dev/null 2>&1
     # Intermediate images of this run's builds (the build stage); images that were here before stay.
-    comm -13 <(echo "$images_before") <(podman images -q --no-trunc | sort -u) | xargs -r podman rmi -f >/dev/null 2>&1
+    if [[ -n "$images_before" ]]; then
+        comm -13 <(echo "$images_before") <(podman images -q --no-trunc | sort -u) | xargs -r podman rmi -f >/dev/null 2>&1
+    fi
     rm -rf "$WORK_DIR"
     if [[ $rc -eq 0 ]]; then echo "[test-containers] all checks passed in $((SECONDS - STARTED)) s"; fi
     exit $rc
@@ -126,6 +128,7 @@ wait_healthy() {  # wait_healthy CONTAINER BASE_URL
 
 log "setting up podman and the stand-in base image"
 containers_setup >/dev/null || fail "containers_setup"
+images_before="$(podman images -q --no-trunc | sort -u)"
 
 log "1. building the image"
 build_started=$SECONDS
@@ -176,7 +179,7 @@ quiet podman rm -f "$CONTAINER" >/dev/null
 log "4. compose with the dev override (temp copy of the repo; reload on a code edit)"
 # A copy, so the edit below never touches the repo's files.
 mkdir -p "$WORK_DIR/backend"
-cp "$REPO_DIR/docker-compose.yml" "$REPO_DIR/docker-compose.override.yml" "$WORK_DIR/"
+cp "$REPO_DIR/docker-compose.yml" "$REPO_DIR/docker-compose.override.yml" "$REPO_DIR/docker-compose.scale.yml" "$WORK_DIR/"
 tar -C "$REPO_DIR/backend" --exclude=./models --exclude=./data --exclude=./.venv --exclude='__pycache__' -cf - . \
     | tar -C "$WORK_DIR/backend" -xf -
 COMPOSE_PORT="$(free_port)"
@@ -213,6 +216,24 @@ after="$(api "$CBASE" count-messages "$EMAIL" "$PASSWORD")"
 [[ "$after" -ge 4 ]] || fail "after the reload: $after messages"
 echo "after the reload the user and $after messages are still there (chat.db in the named volume)"
 mem_compose="$(podman stats --no-stream --format '{{.MemUsage}}' "$APP_CONTAINER" 2>/dev/null)"
+
+log "4b. the scale-out file resolves (PostgreSQL + Redis + 2 replicas; its images need a registry, so it is not run here)"
+scale_config="$(cd "$WORK_DIR" && POSTGRES_PASSWORD=check podman_compose -f docker-compose.yml -f docker-compose.scale.yml config 2>"$WORK_DIR/scale.err")" \
+    || { cat "$WORK_DIR/scale.err"; fail "docker-compose.scale.yml does not resolve"; }
+"$CTR/venv/bin/python" - "$scale_config" <<'PY' || fail "docker-compose.scale.yml is not what it should be"
+import sys
+
+import yaml
+
+services = yaml.safe_load(sys.argv[1])["services"]
+app = services["app"]
+assert app["deploy"]["replicas"] == 2, app
+assert not app.get("ports"), "replicas must not publish the host port"
+assert app["environment"]["DATABASE_URL"].startswith("postgresql+asyncpg://"), app["environment"]
+assert app["environment"]["REDIS_URL"].startswith("redis://"), app["environment"]
+assert {"postgres", "redis", "migrate", "proxy"} <= set(services), sorted(services)
+print("scale file: app x2 (no host port), migrate, postgres, redis, proxy on :8000")
+PY
 
 log "5. figures"
 size_bytes="$(podman image inspect --format '{{.Size}}' "$IMAGE")"

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cli_backup import COMMANDS as BACKUP_COMMANDS
+from app.cli_backup import add_backup_commands, run_backup_command
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, ensure_sqlite_folder
 from app.core.migrations import upgrade_database
@@ -47,9 +49,14 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     reset.add_argument("email")
     reset.add_argument("--password", help="read from a prompt when omitted")
     commands.add_parser("list-users", help="list the accounts")
+    for name, help_text in (("disable", "disable an account (revokes its tokens)"), ("enable", "enable an account")):
+        commands.add_parser(f"{name}-user", help=help_text).add_argument("email")
+    add_backup_commands(commands)
     commands.add_parser("migrate", help="apply the database migrations")
     args = parser.parse_args(argv)
     settings = settings or get_settings()
+    if args.command in BACKUP_COMMANDS:
+        return run_backup_command(args, settings)
 
     async def create_user(session: AsyncSession) -> int:
         try:
@@ -78,6 +85,16 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
             print(f"{user.id:>5}  {user.email:<40} {user.is_admin!s:<6} {user.is_active!s:<6} {created}")
         return 0
 
+    async def set_active(session: AsyncSession) -> int:
+        user = await users.get_user_by_email(session, args.email)
+        if user is None:
+            print(f"error: no account for {args.email}", file=sys.stderr)
+            return 1
+        active = args.command == "enable-user"
+        await users.set_active(session, user, active)
+        print(f"{user.email} {'enabled' if active else 'disabled; their tokens no longer work'}")
+        return 0
+
     async def migrate(_: AsyncSession) -> int:
         print("database is up to date")
         return 0
@@ -86,6 +103,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         "create-user": create_user,
         "reset-password": reset_password,
         "list-users": list_users,
+        "disable-user": set_active,
+        "enable-user": set_active,
         "migrate": migrate,
     }
     return asyncio.run(with_session(settings, handlers[args.command]))

@@ -12,13 +12,15 @@ from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 
-from app.api.routes import auth, chat, conversations, health
+from app.api.routes import admin, auth, chat, conversations, health, usage
 from app.core.config import Settings, get_settings
 from app.core.context import AppContext
 from app.core.db import create_engine, create_sessionmaker, ensure_sqlite_folder
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import upgrade_database
+from app.core.openapi import document_error_responses
+from app.core.shutdown import forward_stop_signals
 from app.llm import build_llm_service
 from app.services.chat import ChatService
 from app.services.ratelimit import RateLimits
@@ -48,6 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await asyncio.to_thread(upgrade_database, settings.sqlalchemy_url)
     context = build_context(settings)
     app.state.context = context
+    stop_forwarding = forward_stop_signals(context.chat.stopping)
     logger.info(
         "Conversa ready: database=%s llm=%s/%s",
         context.engine.dialect.name,
@@ -57,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        stop_forwarding()
         # Let replies in flight be saved before the connections go away.
         if context.chat.background:
             await asyncio.wait(context.chat.background, timeout=5)
@@ -74,8 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    for router in (auth.router, conversations.router, chat.router, health.router):
+    for router in (auth.router, conversations.router, chat.router, health.router, admin.router, usage.router):
         app.include_router(router, prefix="/api")
+    document_error_responses(app)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -21,7 +21,7 @@ test("sign up, log out, log in, change password", async ({ page }) => {
   await page.getByRole("button", { name: "Change password" }).click();
   const dialog = page.getByRole("dialog", { name: "Change password" });
   await dialog.getByLabel("Current password").fill("not my password");
-  await dialog.getByLabel("New password").fill("a brand new secret");
+  await dialog.getByLabel("New password", { exact: true }).fill("a brand new secret");
   await dialog.getByLabel("Repeat the new password").fill("a brand new secret");
   await dialog.getByRole("button", { name: "Save" }).click();
   await expect(dialog.getByRole("alert")).toHaveText("The current password is wrong.");

@@ -50,12 +50,7 @@ test("send, stream, regenerate, edit and resend, reload keeps the history", asyn
   await expect(assistantMessages(page)).toHaveCount(2);
   await expect(assistantMessages(page).last()).toContainText("And a bit of code.");
 
-  // Copy a message.
-  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
-  await userMessages(page).first().getByRole("button", { name: "Copy message" }).click();
-  await expect(userMessages(page).first().getByRole("status")).toHaveText("Copied");
-  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe("Edited question");
-
+  await expect(page.locator(".code-block code.hljs")).toBeVisible();
   await screenshot(page, "chat-light");
   await page.getByRole("button", { name: "Settings" }).click();
   await page.getByRole("radio", { name: "Dark" }).check();
@@ -64,6 +59,12 @@ test("send, stream, regenerate, edit and resend, reload keeps the history", asyn
   await screenshot(page, "chat-dark");
   await page.reload();
   await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+
+  // Copy a message.
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await userMessages(page).first().getByRole("button", { name: "Copy message" }).click();
+  await expect(userMessages(page).first().getByRole("status")).toHaveText("Copied");
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe("Edited question");
 });
 
 test("Stop keeps the partial reply, marked incomplete, also after a reload", async ({ page }) => {

@@ -44,10 +44,17 @@ test.describe("360 px phone", () => {
     await sendAndWait(page, "A question from my phone with a table:\n\n| a | b |\n|---|---|\n| 1 | 2 |");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     await screenshot(page, "mobile-chat");
+    // The "system" theme follows the operating system.
+    await page.emulateMedia({ colorScheme: "dark" });
+    await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+    await screenshot(page, "mobile-chat-dark");
+    await page.emulateMedia({ colorScheme: "light" });
+    await expect(page.locator("html")).toHaveAttribute("data-theme", "light");
 
     await page.getByRole("button", { name: "Open conversations menu" }).click();
     await expect(nav).toBeVisible();
     await expect(page.getByRole("button", { name: "Close conversations menu" })).toBeFocused();
+    await page.waitForTimeout(300); // the slide-in transition
     await screenshot(page, "mobile-drawer");
     await page.keyboard.press("Escape");
     await expect(nav).toBeHidden();

@@ -12,7 +12,8 @@ test("rename, search and delete conversations", async ({ page }) => {
   await expect(nav.getByRole("heading", { name: "Today" })).toBeVisible();
 
   // Rename with the keyboard.
-  await nav.getByRole("button", { name: "Rename “Apples and pears”" }).click();
+  await nav.getByRole("button", { name: "Rename “Apples and pears”" }).focus();
+  await page.keyboard.press("Enter");
   const title = nav.getByRole("textbox", { name: "New title" });
   await title.fill("Fruit salad");
   await title.press("Enter");
@@ -35,11 +36,13 @@ test("rename, search and delete conversations", async ({ page }) => {
   // Delete, cancelling once first.
   await nav.getByRole("link", { name: "Bananas are yellow" }).click();
   await expect(page).toHaveURL(/\/c\/\d+$/);
+  await nav.getByRole("link", { name: "Bananas are yellow" }).hover();
   await nav.getByRole("button", { name: "Delete “Bananas are yellow”" }).click();
   const dialog = page.getByRole("dialog", { name: "Delete conversation?" });
   await dialog.getByRole("button", { name: "Cancel" }).click();
   await expect(dialog).toBeHidden();
   await expect(nav.getByRole("link", { name: "Bananas are yellow" })).toBeVisible();
+  await nav.getByRole("link", { name: "Bananas are yellow" }).hover();
   await nav.getByRole("button", { name: "Delete “Bananas are yellow”" }).click();
   await dialog.getByRole("button", { name: "Delete" }).click();
   await expect(nav.getByRole("link", { name: "Bananas are yellow" })).toHaveCount(0);

@@ -24,6 +24,7 @@ test("an XSS payload in a message or a title is shown as text and never runs", a
 
   // The same payload as a conversation title.
   const nav = page.getByRole("navigation", { name: "Conversations" });
+  await nav.getByRole("listitem").first().hover();
   await nav.getByRole("button", { name: /^Rename/ }).first().click();
   await nav.getByRole("textbox", { name: "New title" }).fill(PAYLOAD.slice(0, 60));
   await nav.getByRole("textbox", { name: "New title" }).press("Enter");

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import AppContext
 from app.core.security import InvalidTokenError, decode_access_token
+from app.llm import LLMBusy
 from app.models import Conversation, User
-from app.schemas import ChatIn, RegenerateIn
+from app.schemas import MAX_ID, ChatIn, RegenerateIn
 from app.services.ratelimit import RateLimited
 
 
@@ -70,7 +71,9 @@ async def get_admin_user(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(get_admin_user)]
 
 
-async def get_owned_conversation(conversation_id: int, user: CurrentUser, session: SessionDep) -> Conversation:
+async def get_owned_conversation(
+    conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, session: SessionDep
+) -> Conversation:
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or conversation.user_id != user.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found")  # never 403: no existence leak
@@ -115,6 +118,16 @@ async def chat_allowed(context: ContextDep, user: CurrentUser, session: SessionD
     """Per-user rate limit and daily quota, checked before anything is stored."""
     from app.services.chat import DailyQuotaExceeded
 
+    if context.chat.stopping.is_set():
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "The server is restarting. Please try again in a moment.",
+            headers={"Retry-After": "5"},
+        )
+    try:
+        context.llm.ensure_capacity()
+    except LLMBusy as exc:
+        raise HTTPException(exc.status_code, exc.message, headers={"Retry-After": "5"}) from exc
     try:
         await context.limits.hit_chat(user.id)
         await context.chat.check_quota(session, user)

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     system_prompt: str = "You are Conversa, a helpful, concise assistant. Answer in the language the user writes in."
     redis_url: str | None = None
 
+    # Backups (python -m app.cli backup)
+    backup_dir: Path | None = None  # default {data_dir}/backups
+    backup_keep: int = Field(14, ge=0)  # local backups kept; 0 = keep all
+    backup_s3_bucket: str | None = None
+    backup_s3_prefix: str = "conversa/backups/"
+    aws_endpoint_url: str | None = None  # an S3-compatible endpoint (tests use moto_server)
+
     # LLM
     llm_provider: Literal["auto", "gemini", "openai", "ollama", "local", "fake"] = "auto"
     llm_timeout_s: float = Field(60.0, gt=0)
@@ -59,7 +66,7 @@ class Settings(BaseSettings):
     ollama_model: str = "llama3.2"
     fake_llm_delay_ms: float = Field(20.0, ge=0)
     local_model_path: Path | None = None  # default: {BACKEND_DIR}/models/SmolLM2-135M-Instruct.Q4_1.gguf
-    local_threads: int = Field(0, ge=0)  # 0 = all cores
+    local_threads: int = Field(0, ge=0)  # 0 = one core less than the machine has, at most 4
     local_context: int = Field(2048, ge=256)
     local_max_tokens: int = Field(512, ge=1)
     local_max_queue: int = Field(8, ge=1)

@@ -25,6 +25,7 @@ from langchain_core.callbacks import (
     CallbackManagerForLLMRun,
 )
 from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -32,7 +33,7 @@ from langchain_core.messages import (
     ChatMessage,
     SystemMessage,
 )
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
 from app.core.config import Settings
@@ -191,6 +192,11 @@ class LocalChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "llama-cpp"
 
+    def ensure_capacity(self) -> None:
+        """Raise LLMBusy when the queue is full, so a request can be refused before it starts."""
+        if self.runner.pending > self.runner.max_waiting:
+            raise LLMBusy()
+
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {
@@ -254,15 +260,16 @@ class LocalChatModel(BaseChatModel):
                 job.stop.set()
 
         def work() -> None:
+            outcome: BaseException | None = None  # None: the reply is complete
             try:
                 if runner.wait_turn(job):
                     for piece in runner.generate(job, llama_messages, options):
                         send(piece)
-                send(None)
             except Exception as exc:  # handed to the consumer, which raises it
-                send(exc)
+                outcome = exc
             finally:
-                runner.finish(job)
+                runner.finish(job)  # before the end is sent: a finished stream has freed the model
+                send(outcome)
 
         worker = threading.Thread(target=work, name="conversa-local-llm", daemon=True)
         try:
@@ -285,7 +292,7 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return _result([self._chunk_piece(c) for c in self._stream(messages, stop, run_manager, **kwargs)])
+        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
 
     async def _agenerate(
         self,
@@ -295,21 +302,7 @@ class LocalChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         # Through the async stream, so that cancelling an ainvoke also stops the generation.
-        return _result([self._chunk_piece(c) async for c in self._astream(messages, stop, run_manager, **kwargs)])
-
-    @staticmethod
-    def _chunk_piece(chunk: ChatGenerationChunk) -> Piece:
-        finish_reason = chunk.message.response_metadata.get("finish_reason")
-        return Piece(str(chunk.message.content), finish_reason)
-
-
-def _result(pieces: Sequence[Piece]) -> ChatResult:
-    finish_reason = next((p.finish_reason for p in reversed(pieces) if p.finish_reason), None)
-    message = AIMessage(
-        content="".join(p.text for p in pieces),
-        response_metadata={"finish_reason": finish_reason},
-    )
-    return ChatResult(generations=[ChatGeneration(message=message)])
+        return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
 
 
 def to_llama_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
@@ -347,6 +340,14 @@ def local_model_available(settings: Settings) -> bool:
     return importlib.util.find_spec("llama_cpp") is not None and settings.default_local_model_path.is_file()
 
 
+def default_threads() -> int:
+    """One core less than the machine has (at most 4): a tiny model gains little from more
+    threads, and llama.cpp's threads spin, so taking every core starves the event loop and
+    collapses throughput as soon as anything else runs (measured: 2 threads on 2 busy cores
+    gave 4-40 tok/s, 1 thread 55-117 tok/s)."""
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
 def build_local_chat_model(settings: Settings) -> BaseChatModel:
     """The local chat model; loads the GGUF file on the first call and shares it afterwards.
 
@@ -355,7 +356,7 @@ def build_local_chat_model(settings: Settings) -> BaseChatModel:
     """
     path = settings.default_local_model_path.expanduser()
     check_gguf_file(path)
-    threads = settings.local_threads or os.cpu_count() or 1
+    threads = settings.local_threads or default_threads()
     key = (path.resolve(), settings.local_context, threads)
     with _runners_lock:
         runner = _runners.get(key)

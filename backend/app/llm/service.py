@@ -33,8 +33,18 @@ class LLMService:
     # The embedded model serves one generation at a time: titles would queue behind replies.
     llm_titles: bool = True
 
+    def ensure_capacity(self) -> None:
+        """Raise LLMBusy when the provider cannot take another request now (the local model's queue)."""
+        check = getattr(self.model, "ensure_capacity", None)
+        if check is not None:
+            check()
+
     def prompt_for(self, history: Sequence[ChatTurn]) -> list[BaseMessage]:
-        return build_prompt(self.settings.system_prompt, history, self.settings.chat_history_tokens)
+        budget = self.settings.chat_history_tokens
+        if self.provider == "local":
+            # A small context window, and prompt processing on CPU costs ~7 ms a token.
+            budget = min(budget, self.settings.local_context // 2)
+        return build_prompt(self.settings.system_prompt, history, budget)
 
     async def stream_reply(self, history: Sequence[ChatTurn]) -> AsyncIterator[str]:
         """Yield text deltas; raise LLMError subclasses a person can understand."""

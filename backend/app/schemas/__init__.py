@@ -25,6 +25,7 @@ def _lower(value: str) -> str:
 Email = Annotated[EmailStr, AfterValidator(_lower)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+MAX_ID = 2**31 - 1  # ids are INTEGER on PostgreSQL; a larger one is a clear 422, not a database error
 
 
 # Auth
@@ -94,7 +95,7 @@ class MessagePage(BaseModel):
 
 # Chat
 class ChatIn(StrictModel):
-    conversation_id: int | None = Field(default=None, ge=1)
+    conversation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     # The length cap is checked against MAX_MESSAGE_CHARS in a dependency (it is a setting).
     message: Annotated[str, StringConstraints(min_length=1)]
 
@@ -116,3 +117,20 @@ class HealthOut(BaseModel):
     llm_model: str
     allow_signup: bool
     warnings: list[str]
+
+
+# Administration
+class AdminUserCreate(StrictModel):
+    email: Email
+    password: Password
+    is_admin: bool = False
+
+
+class AdminPasswordReset(StrictModel):
+    new_password: Password
+
+
+class UsageOut(BaseModel):
+    daily_messages_used: int
+    daily_message_limit: int | None  # None: no quota on this server
+    resets_at: datetime

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
-from app.llm import LLMError, LLMInternalError, LLMService
+from app.llm import LLMBusy, LLMError, LLMInternalError, LLMService
 from app.llm.types import ChatTurn
 from app.models import DEFAULT_TITLE, Conversation, Message, User, utcnow
 from app.schemas import MessageOut
@@ -36,6 +36,10 @@ class NothingToRegenerateError(Exception):
 
 class DailyQuotaExceeded(Exception):
     pass
+
+
+class ServerStopping(LLMBusy):
+    default_message = "The server is restarting. The reply so far was saved; please try again in a moment."
 
 
 @dataclass
@@ -55,6 +59,7 @@ class ChatService:
     settings: Settings
     heartbeat_s: float = HEARTBEAT_S
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)  # set on SIGTERM (app.core.shutdown)
 
     # -- before the model ---------------------------------------------------------------------
     async def check_quota(self, session: AsyncSession, user: User) -> None:
@@ -147,6 +152,8 @@ class ChatService:
         try:
             async for delta in self.llm.stream_reply(turn.history):
                 parts.append(delta)
+                if self.stopping.is_set():
+                    raise ServerStopping(retry_after=5)
         except LLMError:
             await self.save_reply(turn.conversation_id, "".join(parts), "incomplete")
             raise
@@ -166,6 +173,8 @@ class ChatService:
         finished = False
         try:
             async for delta in with_heartbeat(self.llm.stream_reply(turn.history), self.heartbeat_s):
+                if self.stopping.is_set():
+                    raise ServerStopping(retry_after=5)
                 if delta is None:
                     yield b": ping\n\n"
                     continue

@@ -254,3 +254,18 @@ async def test_client_disconnect_saves_the_partial_reply(live_server: Any) -> No
     # Generation stopped at the disconnect instead of running to the end of the reply.
     assert len(reply["content"].split()) < 20
     assert time.monotonic() - started < 3
+
+
+async def test_a_busy_model_is_refused_before_anything_is_stored(api: Api, app: Any, alice: dict[str, str]) -> None:
+    from app.llm import LLMBusy
+
+    def full() -> None:
+        raise LLMBusy()
+
+    app.state.context.llm.ensure_capacity = full
+    for url in ("/api/chat", "/api/chat/stream"):
+        response = await api.client.post(url, headers=alice, json={"message": "hi"})
+        assert response.status_code == 503
+        assert "busy" in response.json()["detail"]
+        assert response.headers["retry-after"] == "5"
+    assert (await api.client.get("/api/conversations", headers=alice)).json()["total"] == 0

@@ -114,15 +114,18 @@ async def test_generation_does_not_block_the_event_loop(model: LocalChatModel) -
             last = now
 
     ticker = asyncio.create_task(tick())
+    started = time.monotonic()
     try:
         pieces = await collect(model, COUNTING, **{**endless_options(model), "max_tokens": 160})
     finally:
         generating = False
         await ticker
+    reply_s = time.monotonic() - started
 
     assert len(pieces) > 100
     assert len(gaps) > 20
-    assert max(gaps) < 0.25  # blocking the loop would stall it for the whole reply (over a second)
+    # Blocking the loop would stall it for the whole reply; relative, as a busy machine slows both.
+    assert max(gaps) < reply_s / 4
 
 
 @pytest.mark.asyncio

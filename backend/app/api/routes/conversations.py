@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from app.api.deps import ChattingUser, ContextDep, CurrentUser, OwnedConversation, SessionDep, ValidRegenerateIn
 from app.api.routes.chat import EVENT_STREAM_RESPONSES, event_stream
 from app.schemas import (
+    MAX_ID,
     ConversationCreate,
     ConversationOut,
     ConversationPage,
@@ -70,7 +71,7 @@ async def list_messages(
     conversation: OwnedConversation,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> MessagePage:
     """A page of messages, oldest first; `before_id` pages back in time."""
     items, has_more = await service.message_page(session, conversation, limit=limit, before_id=before_id)

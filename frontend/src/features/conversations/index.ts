@@ -2,3 +2,4 @@ export { ConversationSidebar } from "./components/ConversationSidebar";
 export { ExportMenu } from "./components/ExportMenu";
 export { useConversation, useRefreshConversations } from "./hooks";
 export type { Conversation } from "./types";
+export { displayTitle } from "./display-title";

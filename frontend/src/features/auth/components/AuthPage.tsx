@@ -84,19 +84,23 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
             onChange={(event) => setEmail(event.target.value)}
           />
         </label>
-        <label className="field">
-          <span>{t("auth.password")}</span>
+        <div className="field">
+          <label htmlFor="auth-password">{t("auth.password")}</label>
           <input
+            id="auth-password"
             type="password"
             name="password"
+            aria-describedby={mode === "signup" ? "auth-password-hint" : undefined}
             autoComplete={mode === "signup" ? "new-password" : "current-password"}
             required
             minLength={mode === "signup" ? MIN_PASSWORD_LENGTH : undefined}
             value={password}
             onChange={(event) => setPassword(event.target.value)}
           />
-          {mode === "signup" && <small>{t("auth.passwordHint", { count: MIN_PASSWORD_LENGTH })}</small>}
-        </label>
+          {mode === "signup" && (
+            <small id="auth-password-hint">{t("auth.passwordHint", { count: MIN_PASSWORD_LENGTH })}</small>
+          )}
+        </div>
         <button className="button primary" type="submit" disabled={submitting}>
           {mode === "signup" ? t("auth.signUp") : t("auth.logIn")}
         </button>

@@ -1,7 +1,7 @@
-import { useState, type ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router";
-import { ExportMenu, useConversation, useRefreshConversations } from "../../conversations";
+import { displayTitle, ExportMenu, useConversation, useRefreshConversations } from "../../conversations";
 import { useChat, type RetryAction } from "../hooks/use-chat";
 import { Composer } from "./Composer";
 import { MessageList } from "./MessageList";
@@ -49,7 +49,12 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
     if (chat.error) retry(chat.error.retry);
   }
 
-  const title = conversationId === null ? t("chat.newChat") : (conversation.data?.title ?? "");
+  const title =
+    conversationId === null ? t("chat.newChat") : conversation.data ? displayTitle(conversation.data.title, t) : "";
+  useEffect(() => {
+    document.title = title ? `${title} · Conversa` : "Conversa";
+  }, [title]);
+
   return (
     <section className="chat" aria-labelledby="chat-title">
       <header className="chat-header">

@@ -19,6 +19,7 @@ const STICK_DISTANCE_PX = 80;
 export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegenerate, onEdit, children }: MessageListProps) {
   const { t } = useTranslation();
   const scroller = useRef<HTMLDivElement>(null);
+  const list = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
   const [showJump, setShowJump] = useState(false);
 
@@ -30,6 +31,17 @@ export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegen
     const element = scroller.current;
     if (element && stickToBottom.current) element.scrollTop = element.scrollHeight;
   }, [messages, children]);
+
+  // Content also grows on its own (Markdown and highlighting load lazily): keep the bottom in view.
+  useEffect(() => {
+    const element = scroller.current;
+    if (!element || !list.current || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(() => {
+      if (stickToBottom.current) element.scrollTop = element.scrollHeight;
+    });
+    observer.observe(list.current);
+    return () => observer.disconnect();
+  }, []);
 
   useEffect(() => {
     if (!streaming) return;
@@ -57,6 +69,7 @@ export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegen
   return (
     <div className="message-scroller" ref={scroller} onScroll={onScroll}>
       <div
+        ref={list}
         className="message-list"
         role="log"
         aria-live="polite"

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { NavLink } from "react-router";
 import { PencilIcon, TrashIcon } from "../../../components/icons";
+import { displayTitle } from "../display-title";
 import type { Conversation } from "../types";
 
 interface ConversationItemProps {
@@ -15,6 +16,7 @@ export function ConversationItem({ conversation, onOpen, onRename, onDelete }: C
   const { t } = useTranslation();
   const [editing, setEditing] = useState(false);
   const [title, setTitle] = useState(conversation.title);
+  const shown = displayTitle(conversation.title, t);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -51,14 +53,14 @@ export function ConversationItem({ conversation, onOpen, onRename, onDelete }: C
 
   return (
     <li className="conversation-item">
-      <NavLink to={`/c/${conversation.id}`} onClick={onOpen} className="conversation-link" title={conversation.title}>
-        {conversation.title}
+      <NavLink to={`/c/${conversation.id}`} onClick={onOpen} className="conversation-link" title={shown}>
+        {shown}
       </NavLink>
       <div className="conversation-actions">
         <button
           type="button"
           className="icon-button small"
-          aria-label={t("conversations.rename", { title: conversation.title })}
+          aria-label={t("conversations.rename", { title: shown })}
           title={t("conversations.renameShort")}
           onClick={() => {
             setTitle(conversation.title);
@@ -70,7 +72,7 @@ export function ConversationItem({ conversation, onOpen, onRename, onDelete }: C
         <button
           type="button"
           className="icon-button small"
-          aria-label={t("conversations.delete", { title: conversation.title })}
+          aria-label={t("conversations.delete", { title: shown })}
           title={t("conversations.deleteShort")}
           onClick={onDelete}
         >

@@ -4,6 +4,7 @@ import { Link, useMatch, useNavigate } from "react-router";
 import { ConfirmDialog } from "../../../components/ConfirmDialog";
 import { PlusIcon } from "../../../components/icons";
 import { groupByDate } from "../date-groups";
+import { displayTitle } from "../display-title";
 import { useConversationList, useDeleteConversation, useRenameConversation } from "../hooks";
 import type { Conversation } from "../types";
 import { ConversationItem } from "./ConversationItem";
@@ -84,7 +85,7 @@ export function ConversationSidebar({ onNavigate }: { onNavigate: () => void }) 
       <ConfirmDialog
         open={toDelete !== null}
         title={t("conversations.deleteTitle")}
-        message={t("conversations.deleteConfirm", { title: toDelete?.title ?? "" })}
+        message={t("conversations.deleteConfirm", { title: toDelete ? displayTitle(toDelete.title, t) : "" })}
         confirmLabel={t("conversations.deleteShort")}
         onConfirm={() => void confirmDelete()}
         onCancel={() => setToDelete(null)}

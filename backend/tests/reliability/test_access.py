@@ -1,0 +1,134 @@
+"""Access control, route by route from the OpenAPI schema (so a new route is covered the day it lands):
+another user's ids are 404 and change nothing, admin routes refuse non-admins, a disabled account's
+token stops working at once."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from app.models import Conversation, Message, User
+from tests.conftest import Api
+
+HIJACK = "hijacked-by-bob"  # long enough for every string field (passwords need 8 characters)
+
+
+def operations(app: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    schema = app.openapi()
+    return [(method.upper(), path, op) for path, item in schema["paths"].items() for method, op in item.items()]
+
+
+def body_for(app: Any, operation: dict[str, Any], ids: dict[str, int]) -> dict[str, Any] | None:
+    """A valid body, with every string field set (so a missing check would show as a change) and
+    every *_id field pointing at the victim's resource."""
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return None
+    schemas = app.openapi()["components"]["schemas"]
+    ref = next(option["$ref"] for option in content["schema"].get("anyOf", [content["schema"]]) if "$ref" in option)
+    model = schemas[ref.rsplit("/", 1)[-1]]
+    body: dict[str, Any] = {}
+    for name, field in model["properties"].items():
+        types = {option.get("type") for option in field.get("anyOf", [field])}
+        if name in ids:
+            body[name] = ids[name]
+        elif "string" in types:
+            body[name] = f"{HIJACK}@example.com" if field.get("format") == "email" else HIJACK
+        elif "boolean" in types:
+            body[name] = True
+    return body
+
+
+def url_for(path: str, ids: dict[str, int]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda match: str(ids[match.group(1)]), path)
+
+
+async def everything(app: Any) -> list[tuple[Any, ...]]:
+    """Every row the API could change, to compare before and after."""
+    async with app.state.context.sessionmaker() as session:
+        users = [
+            (u.id, u.email, u.hashed_password, u.is_active, u.is_admin, u.token_version)
+            for u in await session.scalars(select(User))
+        ]
+        conversations = [(c.id, c.user_id, c.title, c.updated_at) for c in await session.scalars(select(Conversation))]
+        messages = [
+            (m.id, m.conversation_id, m.role, m.content, m.status) for m in await session.scalars(select(Message))
+        ]
+    return sorted(users) + sorted(conversations) + sorted(messages)
+
+
+async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, int]:
+    chat = (await api.client.post("/api/chat", headers=alice, json={"message": "my private question"})).json()
+    await api.client.post(
+        "/api/chat", headers=alice, json={"message": "second", "conversation_id": chat["conversation_id"]}
+    )
+    me = (await api.client.get("/api/auth/me", headers=alice)).json()
+    return {"conversation_id": chat["conversation_id"], "user_id": me["id"]}
+
+
+async def test_another_users_ids_are_not_found_and_nothing_changes(
+    api: Api, app: Any, alice: dict[str, str], bob: dict[str, str]
+) -> None:
+    ids = await alices_world(api, alice)
+    before = await everything(app)
+    checked = []
+    for method, path, operation in operations(app):
+        takes_id = "{" in path or any(name in ids for name in (body_for(app, operation, ids) or {}))
+        if not takes_id or path.startswith("/api/admin"):
+            continue
+        body = body_for(app, operation, ids)
+        response = await api.client.request(method, url_for(path, ids), headers=bob, json=body)
+        assert response.status_code == 404, (method, path, response.status_code, response.text)
+        # The same answer as for an id that does not exist: nothing tells bob the conversation is there.
+        missing = {**ids, "conversation_id": 2_000_000_000}
+        ghost = await api.client.request(
+            method, url_for(path, missing), headers=bob, json=body_for(app, operation, missing)
+        )
+        assert (ghost.status_code, ghost.json()) == (404, response.json()), (method, path)
+        checked.append(f"{method} {path}")
+    assert await everything(app) == before
+    # Every conversation route with an id, and the chat routes that take one in the body.
+    assert len(checked) >= 8, checked
+    assert {"POST /api/chat", "POST /api/chat/stream", "DELETE /api/conversations/{conversation_id}"} <= set(checked)
+    page = await api.client.get(f"/api/conversations/{ids['conversation_id']}/messages", headers=alice)
+    assert [m["content"] for m in page.json()["items"]][::2] == ["my private question", "second"]
+
+
+async def test_admin_routes_refuse_non_admins_and_anonymous_callers(
+    api: Api, app: Any, alice: dict[str, str], bob: dict[str, str]
+) -> None:
+    ids = await alices_world(api, alice)
+    before = await everything(app)
+    admin_routes = [(m, p, op) for m, p, op in operations(app) if p.startswith("/api/admin")]
+    assert len(admin_routes) >= 5
+    for method, path, operation in admin_routes:
+        body = body_for(app, operation, ids)
+        as_bob = await api.client.request(method, url_for(path, ids), headers=bob, json=body)
+        assert as_bob.status_code == 403, (method, path, as_bob.text)
+        assert as_bob.json() == {"detail": "Only an administrator can do this."}
+        anonymous = await api.client.request(method, url_for(path, ids), json=body)
+        assert anonymous.status_code == 401, (method, path)
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert await everything(app) == before
+
+
+async def test_a_disabled_accounts_token_stops_everywhere_at_once(
+    api: Api, app: Any, alice: dict[str, str], bob: dict[str, str]
+) -> None:
+    bob_ids = {"conversation_id": (await api.client.post("/api/conversations", headers=bob, json={})).json()["id"]}
+    bob_ids["user_id"] = (await api.client.get("/api/auth/me", headers=bob)).json()["id"]
+    assert (await api.client.get(f"/api/conversations/{bob_ids['conversation_id']}", headers=bob)).status_code == 200
+    disabled = await api.client.post(f"/api/admin/users/{bob_ids['user_id']}/disable", headers=alice)
+    assert disabled.status_code == 200
+    before = await everything(app)
+    protected = [(m, p, op) for m, p, op in operations(app) if op.get("security")]
+    assert len(protected) >= 15
+    for method, path, operation in protected:
+        response = await api.client.request(
+            method, url_for(path, bob_ids), headers=bob, json=body_for(app, operation, bob_ids)
+        )
+        assert response.status_code == 401, (method, path, response.status_code)
+        assert "disabled" in response.json()["detail"]
+    assert await everything(app) == before

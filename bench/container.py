@@ -1,0 +1,155 @@
+"""Item 6: the same load inside the production image with --memory=1g --cpus=1 (podman).
+
+Optional (bench/run.py --container): needs backend/Dockerfile, scripts/test-containers.sh and the
+shared podman setup (../shared/tools/containers.sh). Everything it creates is removed at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import loadgen
+from server import REPO, free_port
+
+if TYPE_CHECKING:
+    from run import Bench
+
+SHARED_CANDIDATES = [REPO.parent / "shared", Path("/work/shared")]
+
+
+def _containers_script() -> Path | None:
+    for candidate in SHARED_CANDIDATES:
+        script = candidate / "tools" / "containers.sh"
+        if script.is_file():
+            return script
+    return None
+
+
+def _bash(script: Path, command: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", f'source "{script}" && {command}'],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+class _ContainerServer:
+    """Enough of server.Server for Bench.run_streams: memory and CPU read from the container's cgroup."""
+
+    def __init__(self, script: Path, name: str, port: int) -> None:
+        self.script, self.name, self.port = script, name, port
+        self.cgroup: Path | None = None
+        result = _bash(script, f"podman inspect --format '{{{{.State.Pid}}}}' {name}", 30)
+        pid = result.stdout.strip()
+        if pid.isdigit():
+            line = Path(f"/proc/{pid}/cgroup").read_text().strip().splitlines()[-1]
+            path = Path("/sys/fs/cgroup") / line.split("::", 1)[-1].lstrip("/")
+            if (path / "memory.current").exists():
+                self.cgroup = path
+
+    def alive(self) -> bool:
+        result = _bash(self.script, f"podman inspect --format '{{{{.State.Running}}}}' {self.name}", 30)
+        return result.stdout.strip() == "true"
+
+    def rss_mb(self) -> float:
+        if self.cgroup is None:
+            return float("nan")
+        return int((self.cgroup / "memory.current").read_text()) / 2**20
+
+    def peak_mb(self) -> float:
+        if self.cgroup is None or not (self.cgroup / "memory.peak").exists():
+            return float("nan")
+        return int((self.cgroup / "memory.peak").read_text()) / 2**20
+
+    def cpu_seconds(self) -> float:
+        if self.cgroup is None:
+            return float("nan")
+        for line in (self.cgroup / "cpu.stat").read_text().splitlines():
+            if line.startswith("usage_usec"):
+                return int(line.split()[1]) / 1e6
+        return float("nan")
+
+
+async def run_container_load(bench: Bench, delay_ms: float, short: str, long: str, users: int) -> None:
+    script = _containers_script()
+    missing = [p for p in (REPO / "backend" / "Dockerfile", REPO / "scripts" / "test-containers.sh") if not p.exists()]
+    if script is None or missing:
+        bench.notes.append(f"container run skipped: missing {missing or 'containers.sh'}")
+        return
+    tag = f"localhost/conversa-bench-{os.getpid()}:latest"
+    name = f"conversa-bench-{os.getpid()}"
+    port = free_port()
+    try:
+        bench.log("container: podman setup and build (a few minutes the first time)")
+        setup = _bash(script, "containers_setup >/dev/null", 900)
+        if setup.returncode != 0:
+            bench.notes.append(f"container run skipped: containers_setup failed: {setup.stderr[-300:]}")
+            return
+        build = _bash(script, f'podman build --build-arg PYTHON_IMAGE="$STANDIN_IMAGE" -t {tag} backend', 1800)
+        if build.returncode != 0:
+            bench.notes.append(f"container run skipped: podman build failed: {build.stderr[-300:]}")
+            return
+        env = {
+            "LLM_PROVIDER": "fake",
+            "FAKE_LLM_DELAY_MS": str(delay_ms),
+            "CHAT_RATE_LIMIT": "1000000/minute",
+            "LOGIN_RATE_LIMIT": "100000/minute",
+            "LOGIN_IP_RATE_LIMIT": "100000/minute",
+        }
+        env_args = " ".join(f"-e {k}={v}" for k, v in env.items())
+        started = time.perf_counter()
+        run = _bash(
+            script,
+            f"podman run -d --name {name} --memory=1g --cpus=1 --ulimit nofile=65536:65536 "
+            f"-p 127.0.0.1:{port}:8000 {env_args} {tag}",
+            120,
+        )
+        if run.returncode != 0:
+            bench.notes.append(f"container run skipped: podman run failed: {run.stderr[-300:]}")
+            return
+        deadline = time.perf_counter() + 120
+        while not await loadgen.health_ok(port, timeout=2.0):
+            if time.perf_counter() > deadline:
+                raise RuntimeError("the container did not become healthy in 120 s")
+            await asyncio.sleep(0.05)
+        bench.add("container", "spawn -> first 200 /api/health (fake provider)", time.perf_counter() - started, "s")
+        server: Any = _ContainerServer(script, name, port)
+        await asyncio.sleep(2.0)
+        bench.add("container", "idle memory (cgroup memory.current)", server.rss_mb(), "MB")
+        tokens = [await loadgen.make_user(port, f"bench{i}@example.com") for i in range(users)]
+        for count, message in ((500, short), (1000, long)):
+            result = await bench.run_streams(server, tokens, count, message, timeout=240)
+            bench.details[f"container_{count}"] = {k: v for k, v in result.items() if k != "ttft"}
+            ttft = [t * 1000 for t in result["ttft"]]
+            bench.add(
+                "container",
+                f"{count} streams: errors, tokens {result['tokens']:,}/{result['expected_tokens']:,}",
+                result["errors"],
+                "errors",
+                "<=",
+                0,
+                note=(
+                    f"peak overlap {result['peak_overlap']}, TTFT p99 {loadgen.percentile(ttft, 99) / 1000:.2f} s"
+                    + (f"; {result['error_kinds']}" if result["errors"] else "")
+                ),
+            )
+            bench.add("container", f"{count} streams: cgroup memory (peak sampled)", result["rss_peak"], "MB")
+        oom = _bash(script, f"podman inspect --format '{{{{.State.OOMKilled}}}}' {name}", 30).stdout.strip()
+        bench.add(
+            "container",
+            "OOM killed (1 = yes)",
+            1 if oom == "true" else 0,
+            "",
+            "<=",
+            0,
+            note=f"cgroup memory.peak {server.peak_mb():.0f} MB of 1024",
+        )
+    finally:
+        _bash(script, f"podman rm -f {name} >/dev/null 2>&1; podman rmi -f {tag} >/dev/null 2>&1", 120)
