@@ -53,9 +53,10 @@ cleanup() {
     podman rm -f "$CONTAINER" >/dev/null 2>&1
     podman volume rm -f "$VOLUME" >/dev/null 2>&1
     podman rmi -f "$IMAGE" "$COMPOSE_IMAGE" >/dev/null 2>&1
-    # Intermediate images of this run's builds (the build stage); images that were here before stay.
+    # Untagged images this run's builds left (the build stage); tagged and older images stay.
     if [[ -n "$images_before" ]]; then
-        comm -13 <(echo "$images_before") <(podman images -q --no-trunc | sort -u) | xargs -r podman rmi -f >/dev/null 2>&1
+        comm -13 <(echo "$images_before") <(podman images -q --no-trunc --filter dangling=true | sort -u) \
+            | xargs -r podman rmi -f >/dev/null 2>&1
     fi
     rm -rf "$WORK_DIR"
     if [[ $rc -eq 0 ]]; then echo "[test-containers] all checks passed in $((SECONDS - STARTED)) s"; fi
@@ -140,6 +141,30 @@ if podman run --rm --entrypoint sh "$IMAGE" -c 'command -v gcc || command -v cc 
     fail "the final image has a compiler"
 fi
 echo "non-root user $(podman image inspect --format '{{.Config.User}}' "$IMAGE"), no compiler in the final image"
+# The build strips the wheels' shared libraries: every compiled module must still load.
+cat >"$WORK_DIR/import_compiled.py" <<'PY'
+import importlib
+import pathlib
+import sys
+import sysconfig
+
+root = pathlib.Path(sysconfig.get_paths()["purelib"])
+names = sorted(
+    ".".join([*so.relative_to(root).parts[:-1], so.name.split(".")[0]])
+    for so in root.rglob("*.so")
+    if not any(part.endswith(".libs") or part in ("tests", "test") for part in so.relative_to(root).parts)
+)
+failed = []
+for name in names:
+    try:
+        importlib.import_module(name)
+    except Exception as error:  # noqa: BLE001
+        failed.append(f"{name}: {error}")
+print(f"{len(names) - len(failed)}/{len(names)} compiled modules load", *failed, sep="\n")
+sys.exit(1 if failed else 0)
+PY
+quiet podman run --rm -v "$WORK_DIR/import_compiled.py:/tmp/import_compiled.py:ro" --entrypoint python "$IMAGE" \
+    /tmp/import_compiled.py || fail "a compiled module does not load"
 
 PORT="$(free_port)"
 BASE="http://127.0.0.1:$PORT"

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { assistantMessages, composer, signUp, userMessages } from "./helpers";
+import { assistantMessages, composer, screenshot, signUp, userMessages } from "./helpers";
 
 test("a model error shows Retry and keeps the person's text", async ({ page }) => {
   await signUp(page);
@@ -34,6 +34,7 @@ test("a failure in the middle of a reply keeps the partial reply and offers Retr
   await expect(reply).toContainText("You said:");
   await expect(reply).toContainText("Incomplete reply");
   await expect(page.getByRole("alert").getByRole("button", { name: "Retry" })).toBeVisible();
+  await screenshot(page, "chat-error");
 });
 
 test("a request that never reached the server puts the text back in the composer", async ({ page }) => {

@@ -7,6 +7,7 @@ test("rename, search and delete conversations", async ({ page }) => {
   await sendAndWait(page, "Apples and pears");
   await expect(nav.getByRole("link", { name: "Apples and pears" })).toBeVisible();
   await nav.getByRole("link", { name: "New chat" }).click();
+  await expect(page.getByRole("heading", { name: "How can I help?" })).toBeVisible();
   await sendAndWait(page, "Bananas are yellow");
   await expect(nav.getByRole("link", { name: "Bananas are yellow" })).toBeVisible();
   await expect(nav.getByRole("heading", { name: "Today" })).toBeVisible();
@@ -61,6 +62,7 @@ test("export downloads Markdown and JSON", async ({ page }) => {
     page.getByRole("button", { name: "Markdown (.md)" }).click(),
   ]);
   expect(markdown.suggestedFilename()).toMatch(/\.md$/);
+  await page.locator("summary", { hasText: "Export" }).click();
   const [json] = await Promise.all([
     page.waitForEvent("download"),
     page.getByRole("button", { name: "JSON (.json)" }).click(),

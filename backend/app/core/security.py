@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,8 +14,14 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 ALGORITHM = "HS256"
 password_hash = PasswordHash((Argon2Hasher(),))
-# Verified against when the email is unknown, so both failures take the same time.
-DUMMY_HASH = password_hash.hash("conversa-dummy-password")
+# argon2 takes ~0.1 s of CPU and 64 MB per hash: at most two at a time (memory on a 1 GB box).
+_HASHING_SLOTS = threading.BoundedSemaphore(2)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both failures take the same time (made on first use)."""
+    return password_hash.hash("conversa-dummy-password")
 
 
 def hash_password(password: str) -> str:
@@ -21,9 +30,29 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, hashed: str | None) -> bool:
     if hashed is None:
-        password_hash.verify(password, DUMMY_HASH)
+        password_hash.verify(password, _dummy_hash())
         return False
     return password_hash.verify(password, hashed)
+
+
+def _hash_in_slot(password: str) -> str:
+    with _HASHING_SLOTS:
+        return hash_password(password)
+
+
+def _verify_in_slot(password: str, hashed: str | None) -> bool:
+    with _HASHING_SLOTS:
+        return verify_password(password, hashed)
+
+
+async def hash_password_async(password: str) -> str:
+    """hash_password on a worker thread: the event loop keeps serving (streams) meanwhile."""
+    return await asyncio.to_thread(_hash_in_slot, password)
+
+
+async def verify_password_async(password: str, hashed: str | None) -> bool:
+    """verify_password on a worker thread: the event loop keeps serving (streams) meanwhile."""
+    return await asyncio.to_thread(_verify_in_slot, password, hashed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,18 @@ def _lower(value: str) -> str:
     return value.lower()
 
 
+def _no_nul(value: str) -> str:
+    if "\x00" in value:  # PostgreSQL text cannot hold it: a clear 422 instead of a database error
+        raise ValueError("must not contain the NUL character (\\u0000)")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+
+
 Email = Annotated[EmailStr, AfterValidator(_lower)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
 MAX_ID = 2**31 - 1  # ids are INTEGER on PostgreSQL; a larger one is a clear 422, not a database error
 
 
@@ -35,7 +44,7 @@ class RegisterIn(StrictModel):
 
 
 class LoginIn(StrictModel):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320), NoNul]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
@@ -97,11 +106,11 @@ class MessagePage(BaseModel):
 class ChatIn(StrictModel):
     conversation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     # The length cap is checked against MAX_MESSAGE_CHARS in a dependency (it is a setting).
-    message: Annotated[str, StringConstraints(min_length=1)]
+    message: Annotated[str, StringConstraints(min_length=1), NoNul]
 
 
 class RegenerateIn(StrictModel):
-    message: Annotated[str, StringConstraints(min_length=1)] | None = None
+    message: Annotated[str, StringConstraints(min_length=1), NoNul] | None = None
 
 
 class ChatOut(BaseModel):

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.security import hash_password, verify_password
+from app.core.security import hash_password_async, verify_password_async
 from app.models import User
 
 
@@ -25,7 +25,7 @@ async def create_user(session: AsyncSession, email: str, password: str, *, is_ad
         raise EmailTakenError(email)
     if is_admin is None:
         is_admin = (await session.scalar(select(func.count()).select_from(User))) == 0
-    user = User(email=email, hashed_password=hash_password(password), is_admin=is_admin)
+    user = User(email=email, hashed_password=await hash_password_async(password), is_admin=is_admin)
     session.add(user)
     try:
         await session.commit()
@@ -38,7 +38,7 @@ async def create_user(session: AsyncSession, email: str, password: str, *, is_ad
 async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
     """The user when email and password match and the account is active; same work either way."""
     user = await get_user_by_email(session, email)
-    valid = verify_password(password, user.hashed_password if user else None)
+    valid = await verify_password_async(password, user.hashed_password if user else None)
     if user is None or not valid or not user.is_active:
         return None
     return user
@@ -46,7 +46,7 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
 
 async def set_password(session: AsyncSession, user: User, new_password: str) -> User:
     """Change the password and revoke every token issued before."""
-    user.hashed_password = hash_password(new_password)
+    user.hashed_password = await hash_password_async(new_password)
     user.token_version += 1
     await session.commit()
     return user

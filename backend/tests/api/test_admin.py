@@ -139,7 +139,7 @@ def test_cli_disables_and_enables(make_settings: Any, tmp_path: Any, capsys: pyt
     assert main(["create-user", "dora@example.com", "--password", "long-password"], settings) == 0
     assert main(["disable-user", "dora@example.com"], settings) == 0
     assert main(["list-users"], settings) == 0
-    assert "False " in capsys.readouterr().out.splitlines()[-1]
+    assert capsys.readouterr().out.splitlines()[-1].split()[3] == "False"  # the active column
     assert main(["enable-user", "Dora@Example.com"], settings) == 0
     assert main(["disable-user", "ghost@example.com"], settings) == 1
     assert main(["list-users"], settings) == 0

@@ -76,6 +76,9 @@ async def test_serves_the_web_app_with_spa_fallback_but_never_for_api(
         asset = await client.get("/assets/index-abc123.js")
         api_missing = await client.get("/api/nope")
         escape = await client.get("/../../etc/passwd")
+        old_chunk = await client.get("/assets/index-old999.js")
+        missing_file = await client.get("/favicon-missing.png")
+        head = await client.head("/")
     assert index.status_code == deep.status_code == 200
     assert "<title>Conversa</title>" in deep.text
     assert deep.headers["cache-control"] == "no-cache"
@@ -83,3 +86,16 @@ async def test_serves_the_web_app_with_spa_fallback_but_never_for_api(
     assert api_missing.status_code == 404
     assert api_missing.json() == {"detail": "Not Found"}
     assert "root:" not in escape.text
+    assert old_chunk.status_code == missing_file.status_code == 404
+    assert head.status_code == 200
+
+
+async def test_json_is_compressed_but_event_streams_are_not(api: Api, alice: dict[str, str]) -> None:
+    reply = await api.client.post("/api/chat", headers=alice, json={"message": "a long message " * 100})
+    conversation_id = reply.json()["conversation_id"]
+    messages = await api.client.get(f"/api/conversations/{conversation_id}/messages", headers={**alice, "accept-encoding": "gzip"})
+    assert messages.headers.get("content-encoding") == "gzip"
+    stream = await api.client.post(
+        "/api/chat/stream", headers={**alice, "accept-encoding": "gzip"}, json={"message": "x" * 2000}
+    )
+    assert "content-encoding" not in stream.headers

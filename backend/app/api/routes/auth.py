@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from app.api.deps import ContextDep, CurrentUser, SessionDep, client_ip, rate_limited
 from app.core.context import AppContext
-from app.core.security import create_access_token, verify_password
+from app.core.security import create_access_token, verify_password_async
 from app.models import User
 from app.schemas import LoginIn, PasswordChangeIn, RegisterIn, TokenOut, UserOut
 from app.services import users
@@ -62,7 +62,7 @@ async def change_password(
     body: PasswordChangeIn, user: CurrentUser, context: ContextDep, session: SessionDep
 ) -> TokenOut:
     """Change the password; every older token stops working and a fresh one is returned."""
-    if not verify_password(body.current_password, user.hashed_password):
+    if not await verify_password_async(body.current_password, user.hashed_password):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "The current password is incorrect.")
     await users.set_password(session, user, body.new_password)
     return issue_token(context, user)

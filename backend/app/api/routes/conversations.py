@@ -29,7 +29,7 @@ async def list_conversations(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
 ) -> ConversationPage:
     """The user's conversations, newest activity first; `q` searches titles and messages."""
     items, total = await service.list_conversations(

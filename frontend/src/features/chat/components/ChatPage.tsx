@@ -2,7 +2,8 @@ import { useEffect, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router";
 import { displayTitle, ExportMenu, useConversation, useRefreshConversations } from "../../conversations";
-import { useChat, type RetryAction } from "../hooks/use-chat";
+import { formatDateTime } from "../../../lib/format";
+import { useChat, type ChatError, type RetryAction } from "../hooks/use-chat";
 import { Composer } from "./Composer";
 import { MessageList } from "./MessageList";
 
@@ -82,11 +83,11 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
           onRegenerate={() => void chat.regenerate()}
           onEdit={(text) => void chat.regenerate(text)}
         >
-          {chat.error && <ErrorNotice errorKey={chat.error.key} onRetry={() => retryLast()} onDismiss={chat.dismissError} />}
+          {chat.error && <ErrorNotice error={chat.error} onRetry={() => retryLast()} onDismiss={chat.dismissError} />}
         </MessageList>
       )}
       {chat.error && chat.messages.length === 0 && (
-        <ErrorNotice errorKey={chat.error.key} onRetry={() => retryLast()} onDismiss={chat.dismissError} />
+        <ErrorNotice error={chat.error} onRetry={() => retryLast()} onDismiss={chat.dismissError} />
       )}
       <div className="composer-wrap">
         <Composer
@@ -102,11 +103,18 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   );
 }
 
-function ErrorNotice({ errorKey, onRetry, onDismiss }: { errorKey: string; onRetry: () => void; onDismiss: () => void }) {
-  const { t } = useTranslation();
+interface ErrorNoticeProps {
+  error: ChatError;
+  onRetry: () => void;
+  onDismiss: () => void;
+}
+
+function ErrorNotice({ error, onRetry, onDismiss }: ErrorNoticeProps) {
+  const { t, i18n } = useTranslation();
+  const time = error.retryAt ? formatDateTime(error.retryAt, i18n.language) : "";
   return (
     <div className="chat-error" role="alert">
-      <p>{t(`chat.errors.${errorKey}`, { defaultValue: t("chat.errors.internal") })}</p>
+      <p>{t(`chat.errors.${error.key}`, { time, defaultValue: t("chat.errors.internal") })}</p>
       <div className="chat-error-actions">
         <button type="button" className="button primary" onClick={onRetry}>
           {t("chat.retry")}

@@ -58,6 +58,11 @@ export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegen
     setShowJump(!stickToBottom.current);
   }
 
+  // Wheel, touch and keys say "I am reading above" at once, before the next token can scroll.
+  function leaveBottom() {
+    stickToBottom.current = false;
+  }
+
   function jumpToLatest() {
     const element = scroller.current;
     if (!element) return;
@@ -67,7 +72,18 @@ export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegen
   }
 
   return (
-    <div className="message-scroller" ref={scroller} onScroll={onScroll}>
+    <div
+      className="message-scroller"
+      ref={scroller}
+      onScroll={onScroll}
+      onWheel={(event) => {
+        if (event.deltaY < 0) leaveBottom();
+      }}
+      onTouchMove={leaveBottom}
+      onKeyDown={(event) => {
+        if (["ArrowUp", "PageUp", "Home"].includes(event.key)) leaveBottom();
+      }}
+    >
       <div
         ref={list}
         className="message-list"

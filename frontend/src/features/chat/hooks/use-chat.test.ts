@@ -1,7 +1,7 @@
 import { act, renderHook, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Message } from "../types";
-import { PENDING_ASSISTANT_ID, useChat } from "./use-chat";
+import { chatErrorFor, PENDING_ASSISTANT_ID, useChat } from "./use-chat";
 
 function message(id: number, role: Message["role"], content: string, status: Message["status"] = "complete"): Message {
   return { id, conversation_id: 7, role, content, status, created_at: "2026-11-27T10:00:00Z" };
@@ -124,5 +124,20 @@ describe("useChat", () => {
     expect(result.current.streaming).toBe(false);
     expect(result.current.error).toBeNull();
     expect(result.current.messages[1]).toMatchObject({ id: PENDING_ASSISTANT_ID, content: "Partial", status: "incomplete" });
+  });
+});
+
+describe("chatErrorFor", () => {
+  it("tells a daily quota (long Retry-After) from the per-minute rate limit", async () => {
+    const { ApiError } = await import("../../../lib/api-client");
+    const now = new Date("2026-11-27T20:00:00Z");
+    const retry = { type: "send", text: "hi" } as const;
+    expect(chatErrorFor(new ApiError(429, "slow down", 30), retry, now)).toEqual({ key: "rate_limited", retry });
+    expect(chatErrorFor(new ApiError(429, "daily limit", 4 * 3600), retry, now)).toEqual({
+      key: "quota",
+      retry,
+      retryAt: "2026-11-28T00:00:00.000Z",
+    });
+    expect(chatErrorFor(new TypeError("Failed to fetch"), retry, now)).toEqual({ key: "network", retry });
   });
 });

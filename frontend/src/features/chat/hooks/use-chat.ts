@@ -13,6 +13,20 @@ export interface ChatError {
   /** i18n key under chat.errors */
   key: string;
   retry: RetryAction;
+  /** When a daily quota resets (ISO), from Retry-After. */
+  retryAt?: string;
+}
+
+/** A Retry-After this long means the daily quota, not the per-minute rate limit. */
+const QUOTA_RETRY_AFTER_S = 15 * 60;
+
+export function chatErrorFor(error: unknown, retry: RetryAction, now: Date = new Date()): ChatError {
+  const key = errorKeyFor(error);
+  if (key === "rate_limited" && error instanceof ApiError && (error.retryAfter ?? 0) >= QUOTA_RETRY_AFTER_S) {
+    const retryAt = new Date(now.getTime() + (error.retryAfter ?? 0) * 1000).toISOString();
+    return { key: "quota", retry, retryAt };
+  }
+  return { key, retry };
 }
 
 export interface ChatState {
@@ -131,8 +145,9 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
     ): Promise<boolean> => {
       const controller = new AbortController();
       abortRef.current = controller;
-      const owner = loadedIdRef.current;
-      const stillHere = () => loadedIdRef.current === owner || owner === null;
+      // The conversation this exchange belongs to; a new chat learns its id from `start`.
+      let owner = loadedIdRef.current;
+      const stillHere = () => loadedIdRef.current === owner;
       let started = false;
       let finished = false;
       let reply = "";
@@ -142,9 +157,10 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
         switch (event.type) {
           case "start": {
             started = true;
-            if (loadedIdRef.current === null) {
-              loadedIdRef.current = event.conversation_id;
-              callbacksRef.current.onConversationStarted(event.conversation_id);
+            if (owner === null) {
+              owner = event.conversation_id;
+              loadedIdRef.current = owner;
+              callbacksRef.current.onConversationStarted(owner);
             }
             setState((current) => {
               const messages = [...current.messages];
@@ -197,13 +213,13 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
           setState((current) => ({
             ...current,
             messages: rollback,
-            error: controller.signal.aborted ? null : { key: errorKeyFor(error), retry },
+            error: controller.signal.aborted ? null : chatErrorFor(error, retry),
           }));
           return false;
         }
         markIncomplete();
         if (!controller.signal.aborted) {
-          setState((current) => ({ ...current, error: { key: errorKeyFor(error), retry: { type: "regenerate" } } }));
+          setState((current) => ({ ...current, error: chatErrorFor(error, { type: "regenerate" }) }));
         }
       } finally {
         if (abortRef.current === controller) abortRef.current = null;

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { DownloadIcon } from "../../../components/icons";
 import { downloadExport } from "../api";
@@ -7,18 +7,20 @@ import type { ExportFormat } from "../types";
 export function ExportMenu({ conversationId }: { conversationId: number }) {
   const { t } = useTranslation();
   const [error, setError] = useState(false);
+  const menu = useRef<HTMLDetailsElement>(null);
 
   async function download(format: ExportFormat) {
     setError(false);
     try {
       await downloadExport(conversationId, format);
+      if (menu.current) menu.current.open = false;
     } catch {
       setError(true);
     }
   }
 
   return (
-    <details className="export-menu">
+    <details className="export-menu" ref={menu}>
       <summary className="button" aria-label={t("export.label")}>
         <DownloadIcon /> <span className="hide-narrow">{t("export.button")}</span>
       </summary>
