@@ -108,7 +108,7 @@ bench-ci: install-dev ## short benchmark run with generous thresholds
 	$(PY) bench/run.py --short --check
 
 deploy: install-dev ## deploy or update the AWS stack and upload the web app
-	$(PY) deploy/aws/deploy.py deploy
+	$(PY) deploy/aws/deploy.py deploy $(ARGS)
 
 deploy-check: install-dev ## validate the AWS template and settings without deploying
 	$(PY) deploy/aws/deploy.py check

@@ -199,9 +199,14 @@ async def chat_stream(
     conversation_id: int | None = None,
     timeout: float = 120.0,
     gate: asyncio.Event | None = None,
+    first_token_only: bool = False,
     path: str = "/api/chat/stream",
 ) -> StreamResult:
-    """POST /api/chat/stream and follow the events to the end; checks every token arrived."""
+    """POST /api/chat/stream and follow the events to the end; checks every token arrived.
+
+    With first_token_only the connection is closed after the first token (the server then saves
+    the partial reply as incomplete): enough to time the first token without waiting for the rest.
+    """
     result = StreamResult(expected_tokens=expected_token_count(message))
     payload: dict[str, Any] = {"message": message}
     if conversation_id is not None:
@@ -235,6 +240,9 @@ async def chat_stream(
                     if kind == "token":
                         if not result.first_token:
                             result.first_token = time.perf_counter()
+                            if first_token_only:
+                                result.ok = True
+                                return result
                         result.tokens += 1
                         parts.append(json.loads(data_line[6:])["text"])
                     elif kind == "start":

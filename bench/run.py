@@ -185,12 +185,14 @@ class Bench:
 
     async def low_load_ttft(self, server: servers.Server, tokens: list[str]) -> None:
         count = 30 if self.args.short else 50
-        self.log(f"low load: {count} sequential streams")
+        self.log(f"low load: {count} sequential streams (each closed after its first token)")
         for i in range(3):  # warm-up: first requests compile caches, load modules
             await loadgen.chat_stream(server.port, tokens[i % len(tokens)], SHORT_MESSAGE)
         results = []
         for i in range(count):
-            results.append(await loadgen.chat_stream(server.port, tokens[i % len(tokens)], SHORT_MESSAGE))
+            token = tokens[i % len(tokens)]
+            results.append(await loadgen.chat_stream(server.port, token, SHORT_MESSAGE, first_token_only=True))
+            await asyncio.sleep(0.1)  # the server saves the partial reply of the closed stream meanwhile
         errors = [r for r in results if not r.ok]
         overheads = [(r.ttft * 1000 - DELAY_MS) for r in results if r.ok]
         self.add("overhead", f"TTFT overhead, sequential x{count}: p50", loadgen.percentile(overheads, 50), "ms")
@@ -325,7 +327,10 @@ class Bench:
             app = await turncost.app_turn_cost(data_dir, me["id"], conversation_id)
             overheads = []
             for _ in range(turns):
-                result = await loadgen.chat_stream(server.port, token, SHORT_MESSAGE, conversation_id=conversation_id)
+                result = await loadgen.chat_stream(
+                    server.port, token, SHORT_MESSAGE, conversation_id=conversation_id, first_token_only=True
+                )
+                await asyncio.sleep(0.1)
                 if not result.ok:
                     raise RuntimeError(f"turn in a {size}-message conversation failed: {result.error}")
                 overheads.append(result.ttft * 1000 - DELAY_MS)

@@ -171,7 +171,8 @@ def test_user_data_and_its_scripts_are_valid_bash(template: dict[str, Any], tmp_
     assert 'ref="${1:-}"' in update
     assert "docker compose -f docker-compose.yml up -d --build" in update  # never the dev override
     assert "ENV=production" in update
-    for needed in ("SECRET_KEY", "GOOGLE_API_KEY", "--with-decryption"):
+    for needed in ("SECRET_KEY", "GOOGLE_API_KEY", "--with-decryption", "BACKUP_S3_BUCKET"):
         assert needed in update
+    assert "python -m app.cli backup --s3" in scripts["conversa-backup"]
     assert "conversa-backup.timer" in user_data
     assert "OnCalendar=" in user_data

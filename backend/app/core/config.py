@@ -16,7 +16,10 @@ WEAK_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
 
 class Settings(BaseSettings):
     # The repo's .env (shared with docker compose), then backend/.env; the environment wins over both.
-    model_config = SettingsConfigDict(env_file=(BACKEND_DIR.parent / ".env", BACKEND_DIR / ".env"), extra="ignore")
+    # env_ignore_empty: `SECRET_KEY=` in a copied .env.example means "not set", never an empty key.
+    model_config = SettingsConfigDict(
+        env_file=(BACKEND_DIR.parent / ".env", BACKEND_DIR / ".env"), extra="ignore", env_ignore_empty=True
+    )
 
     env: Literal["development", "production"] = "development"
     secret_key: SecretStr | None = None
@@ -107,7 +110,7 @@ class Settings(BaseSettings):
 
     def signing_key(self) -> str:
         """The JWT key; in development a random one is made once and kept in the data folder."""
-        if self.secret_key is not None:
+        if self.secret_key is not None and self.secret_key.get_secret_value():
             return self.secret_key.get_secret_value()
         key_file = self.data_dir / ".secret_key"
         if not key_file.exists():

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.core.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_POOL_SIZE = 5
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -37,7 +38,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         ensure_sqlite_folder(settings)
         # hide_parameters: a database error logged with its statement must not carry message text.
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True)
+        # A few connections and no overflow: SQLite has one writer at a time, and 15 connections
+        # writing at once (a burst of streams each saving its reply) wait on each other's locks in
+        # SQLite's busy handler (sleeps of up to 100 ms) until "database is locked".
+        database = make_url(url).database
+        in_memory = not database or database == ":memory:"  # one shared connection (StaticPool)
+        pool: dict[str, Any] = {} if in_memory else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 0}
+        engine = create_async_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True, **pool
+        )
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)

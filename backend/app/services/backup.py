@@ -183,6 +183,20 @@ def download(settings: Settings, key_or_name: str, destination: Path) -> Path:
 
 
 # -- restore --------------------------------------------------------------------------------------
+def keep_current(database: Path) -> Path:
+    """Keep the database about to be replaced: a consistent copy, or, when it is damaged (often the
+    reason for a restore), its files moved aside so the restore starts from a clean file."""
+    kept = database.with_name(f"{database.name}.before-restore-{backup_name()[9:-3]}")
+    try:
+        return snapshot(database, kept)
+    except (BackupError, sqlite3.DatabaseError):
+        for suffix in ("", "-wal", "-shm"):
+            current = database.with_name(database.name + suffix)
+            if current.exists():
+                current.replace(kept.with_name(kept.name + suffix))
+        return kept
+
+
 def restore_file(settings: Settings, backup: Path, *, force: bool) -> Path | None:
     """Replace the database with `backup`. Refuses to overwrite data without `force`; then the
     current database is first kept beside it (returned) so a wrong restore can be undone."""
@@ -195,7 +209,7 @@ def restore_file(settings: Settings, backup: Path, *, force: bool) -> Path | Non
                 f"{database} already exists. Stop the app, then run restore again with --force to replace it "
                 "(the current database is kept beside it)."
             )
-        kept = snapshot(database, database.with_name(f"{database.name}.before-restore-{backup_name()[9:-3]}"))
+        kept = keep_current(database)
     database.parent.mkdir(parents=True, exist_ok=True)
     source = _connect_readonly(backup)
     try:

@@ -175,14 +175,15 @@ class ChatService:
         saved: Message | None = None
         finished = False
         try:
-            async for delta in with_heartbeat(self.llm.stream_reply(turn.history), self.heartbeat_s):
+            async for deltas in with_heartbeat(self.llm.stream_reply(turn.history), self.heartbeat_s):
                 if self.stopping.is_set():
                     raise ServerStopping(retry_after=5)
-                if delta is None:
+                if deltas is None:
                     yield b": ping\n\n"
                     continue
-                parts.append(delta)
-                yield sse("token", {"text": delta})
+                parts.extend(deltas)
+                # Tokens that piled up while the server was busy go out in one write, same events.
+                yield b"".join([sse("token", {"text": delta}) for delta in deltas])
             finished = True
         except LLMError as exc:
             error = exc
@@ -235,10 +236,14 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
 
 _END = object()
 _PING = object()
+_NOTHING = object()
 
 
-async def with_heartbeat(source: AsyncIterator[str], interval: float) -> AsyncIterator[str | None]:
-    """Yield the source's items, and None whenever it has been quiet for `interval` seconds."""
+async def with_heartbeat(source: AsyncIterator[str], interval: float) -> AsyncIterator[list[str] | None]:
+    """Yield the source's items, and None whenever it has been quiet for `interval` seconds.
+
+    Items come in lists: one item, or all that piled up while the consumer was busy.
+    """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue()
     received = 0
@@ -273,14 +278,18 @@ async def with_heartbeat(source: AsyncIterator[str], interval: float) -> AsyncIt
     try:
         while True:
             item = await queue.get()
+            batch: list[str] = []
+            while isinstance(item, str):
+                batch.append(item)
+                item = queue.get_nowait() if not queue.empty() else _NOTHING
+            if batch:
+                yield batch
             if item is _PING:
                 yield None
-                continue
-            if item is _END:
+            elif item is _END:
                 return
-            if isinstance(item, Exception):
+            elif isinstance(item, Exception):
                 raise item
-            yield item  # type: ignore[misc]
     finally:
         timer.cancel()
         task.cancel()

@@ -32,3 +32,12 @@ def test_defaults_follow_the_architecture(tmp_path: Path, monkeypatch: pytest.Mo
     assert settings.sqlalchemy_url == f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"
     assert settings.token_ttl_days == 7
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_an_empty_secret_in_the_env_file_is_not_an_empty_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("SECRET_KEY=\nREDIS_URL=\n")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    settings = Settings(_env_file=env_file, data_dir=tmp_path)  # type: ignore[call-arg]
+    assert settings.redis_url is None
+    assert len(settings.signing_key()) >= 32

@@ -131,6 +131,11 @@ def test_restore_refuses_to_overwrite_without_force(
     kept = next(tmp_path.glob("a.db.before-restore-*"))
     assert users(kept) == ["one@example.com", "two@example.com"]
 
+    (tmp_path / "a.db").write_bytes(b"\0" * 4096 + b"a damaged database")  # the usual reason for a restore
+    assert main(["restore", name, "--force"], first) == 0
+    assert users(tmp_path / "a.db") == ["one@example.com"]
+    assert len(list(tmp_path.glob("a.db.before-restore-*"))) == 2
+
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database" * 100)
     assert main(["restore", str(garbage), "--force"], first) == 1
