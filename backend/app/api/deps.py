@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.context import AppContext
 from app.core.security import InvalidTokenError, decode_access_token
 from app.llm import LLMBusy
-from app.models import Conversation, User
+from app.models import Conversation, User, utcnow
 from app.schemas import MAX_ID, ChatIn, RegenerateIn
 from app.services.ratelimit import RateLimited
+from app.services.usage import next_reset
 
 
 def get_context(request: Request) -> AppContext:
@@ -143,11 +144,7 @@ async def chat_allowed(context: ContextDep, user: CurrentUser, session: SessionD
 
 
 def _seconds_to_midnight() -> int:
-    from datetime import UTC, datetime, timedelta
-
-    now = datetime.now(UTC)
-    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return max(1, int((tomorrow - now).total_seconds()))
+    return max(1, int((next_reset() - utcnow()).total_seconds()))
 
 
 ChattingUser = Annotated[User, Depends(chat_allowed)]

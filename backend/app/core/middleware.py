@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 
@@ -11,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("app.request")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 APP_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -43,7 +45,9 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex[:16]
+        given = _header(scope, b"x-request-id")
+        # A client's id is echoed and logged only when it is short and plain.
+        request_id = given if given and REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
         path: str = scope["path"]
         csp = DOCS_CSP if path in ("/docs", "/redoc") else APP_CSP
         status_code = 500

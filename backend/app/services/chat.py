@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
@@ -24,6 +24,7 @@ from app.llm.types import ChatTurn
 from app.models import DEFAULT_TITLE, Conversation, Message, User, utcnow
 from app.schemas import MessageOut
 from app.services.conversations import last_messages, load_recent_history, touch_conversation
+from app.services.usage import messages_sent_today
 
 logger = logging.getLogger("app.chat")
 HEARTBEAT_S = 15.0
@@ -66,13 +67,7 @@ class ChatService:
         limit = self.settings.user_daily_messages
         if not limit:
             return
-        start_of_day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-        sent = await session.scalar(
-            select(func.count(Message.id))
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Conversation.user_id == user.id, Message.role == "user", Message.created_at >= start_of_day)
-        )
-        if (sent or 0) >= limit:
+        if await messages_sent_today(session, user.id) >= limit:
             raise DailyQuotaExceeded(limit)
 
     async def prepare_message(
@@ -83,12 +78,14 @@ class ChatService:
             conversation = Conversation(user_id=user.id, title=DEFAULT_TITLE)
             session.add(conversation)
             await session.flush()
-        else:  # a new conversation's updated_at is already now: no extra UPDATE in the write transaction
+            history: list[ChatTurn] | None = [ChatTurn("user", text)]  # all it holds: no need to read it back
+        else:  # (one created above already has updated_at = now: no extra UPDATE in the write transaction)
             conversation.updated_at = utcnow()
+            history = None
         message = Message(conversation_id=conversation.id, role="user", content=text, status="complete")
         session.add(message)
         await session.commit()
-        return await self._prepared(session, conversation, message)
+        return await self._prepared(session, conversation, message, history)
 
     async def prepare_regenerate(
         self, session: AsyncSession, conversation: Conversation, new_text: str | None
@@ -107,10 +104,13 @@ class ChatService:
         await session.commit()
         return await self._prepared(session, conversation, question)
 
-    async def _prepared(self, session: AsyncSession, conversation: Conversation, message: Message) -> PreparedTurn:
-        history = await load_recent_history(session, conversation.id, self.settings.chat_history_max_messages)
-        # End the read transaction: the pooled connection must not stay checked out while the model answers.
-        await session.commit()
+    async def _prepared(
+        self, session: AsyncSession, conversation: Conversation, message: Message, history: list[ChatTurn] | None = None
+    ) -> PreparedTurn:
+        if history is None:
+            history = await load_recent_history(session, conversation.id, self.settings.chat_history_max_messages)
+            # End the read transaction: the pooled connection must not stay checked out while the model answers.
+            await session.commit()
         return PreparedTurn(
             conversation_id=conversation.id,
             user_message=message,

@@ -93,7 +93,8 @@ async def test_serves_the_web_app_with_spa_fallback_but_never_for_api(
 async def test_json_is_compressed_but_event_streams_are_not(api: Api, alice: dict[str, str]) -> None:
     reply = await api.client.post("/api/chat", headers=alice, json={"message": "a long message " * 100})
     conversation_id = reply.json()["conversation_id"]
-    messages = await api.client.get(f"/api/conversations/{conversation_id}/messages", headers={**alice, "accept-encoding": "gzip"})
+    url = f"/api/conversations/{conversation_id}/messages"
+    messages = await api.client.get(url, headers={**alice, "accept-encoding": "gzip"})
     assert messages.headers.get("content-encoding") == "gzip"
     stream = await api.client.post(
         "/api/chat/stream", headers={**alice, "accept-encoding": "gzip"}, json={"message": "x" * 2000}

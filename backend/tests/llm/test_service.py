@@ -82,10 +82,14 @@ class SlowModel:
 
 async def test_a_stalled_stream_times_out(make_settings: Any) -> None:
     service = LLMService(SlowModel(), "test", "slow", make_settings(llm_timeout_s=0.2))  # type: ignore[arg-type]
-    received = []
-    with pytest.raises(LLMTimeout):
+    received: list[str] = []
+
+    async def consume() -> None:
         async for delta in service.stream_reply([ChatTurn("user", "hi")]):
             received.append(delta)
+
+    with pytest.raises(LLMTimeout):
+        await consume()
     assert received == ["first"]
 
 
