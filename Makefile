@@ -76,7 +76,7 @@ test-backend: install-dev ## backend tests on SQLite
 
 test-postgres: install-dev ## backend tests on the PostgreSQL at 127.0.0.1:5432 (db test)
 	@if $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2)" 2>/dev/null; then \
-		cd $(BACKEND) && TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest -q tests/api tests/services; \
+		cd $(BACKEND) && TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest -q; \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL is not reachable on 127.0.0.1:5432 (required in CI)"; exit 1; \
 	else echo "SKIPPED: PostgreSQL tests (no server on 127.0.0.1:5432)"; fi
 

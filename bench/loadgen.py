@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,14 @@ class HTTPError(Exception):
     pass
 
 
-def _request_bytes(method: str, path: str, port: int, body: bytes | None, token: str | None, close: bool) -> bytes:
+def _request_bytes(
+    method: str,
+    path: str,
+    port: int,
+    body: bytes | None,
+    token: str | None,
+    close: bool,
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}", "Accept: */*"]
     if token:
         lines.append(f"Authorization: Bearer {token}")
@@ -85,7 +93,12 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
 
 
 async def request_json(
-    port: int, method: str, path: str, payload: Any = None, token: str | None = None, timeout: float = 30.0
+    port: int,
+    method: str,
+    path: str,
+    payload: Any = None,
+    token: str | None = None,
+    timeout: float = 30.0,
 ) -> tuple[int, Any]:
     """One request on its own connection; returns (status, parsed JSON or text)."""
     body = json.dumps(payload).encode() if payload is not None else None
@@ -255,7 +268,13 @@ async def chat_stream(
                     result.events.append(kind)
     except TimeoutError:
         result.error = result.error or "timeout"
-    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, HTTPError) as exc:
+    except (
+        OSError,
+        asyncio.IncompleteReadError,
+        asyncio.LimitOverrunError,
+        ValueError,
+        HTTPError,
+    ) as exc:
         result.error = result.error or f"{type(exc).__name__}: {exc}"
     finally:
         if writer is not None:
@@ -273,7 +292,7 @@ async def chat_stream(
 
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100); NaN for no values."""
-    data = sorted(v for v in values if v == v)
+    data = sorted(v for v in values if not math.isnan(v))
     if not data:
         return float("nan")
     rank = max(1, min(len(data), round(q / 100 * len(data) + 0.5)))

@@ -45,7 +45,10 @@ def base_env(data_dir: Path, **overrides: str) -> dict[str, str]:
 def gemini_env(data_dir: Path) -> dict[str, str]:
     # A closed local port: the provider is configured and built, and no call ever leaves the machine.
     return base_env(
-        data_dir, LLM_PROVIDER="gemini", GOOGLE_API_KEY="dummy", GEMINI_BASE_URL=f"http://127.0.0.1:{free_port()}"
+        data_dir,
+        LLM_PROVIDER="gemini",
+        GOOGLE_API_KEY="dummy",
+        GEMINI_BASE_URL=f"http://127.0.0.1:{free_port()}",
     )
 
 
@@ -106,12 +109,21 @@ class Server:
 async def start_server(env: dict[str, str], *, cpu: int | None, log_path: Path, timeout: float = 60.0) -> Server:
     """Spawn uvicorn (pinned to `cpu` with taskset) and wait for the first 200 from /api/health."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     if cpu is not None and shutil.which("taskset"):
         command = ["taskset", "-c", str(cpu), *command]
     log = log_path.open("wb")
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=BACKEND, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(command, cwd=BACKEND, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     log.close()
     server = Server(proc, port, log_path, started)
     deadline = started + timeout

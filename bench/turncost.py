@@ -61,7 +61,8 @@ def seed_conversation(db_path: Path, user_id: int, messages: int) -> int:
             when = (start + timedelta(seconds=i)).strftime("%Y-%m-%d %H:%M:%S.%f")
             rows.append((conversation_id, role, text, "complete", when))
         db.executemany(
-            "INSERT INTO messages (conversation_id, role, content, status, created_at) VALUES (?, ?, ?, ?, ?)", rows
+            "INSERT INTO messages (conversation_id, role, content, status, created_at) VALUES (?, ?, ?, ?, ?)",
+            rows,
         )
     return conversation_id
 
@@ -74,7 +75,8 @@ def naive_history(db_path: Path, conversation_id: int, repeats: int = 5) -> tupl
         for _ in range(repeats):
             started = time.perf_counter()
             rows = db.execute(
-                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
+                (conversation_id,),
             ).fetchall()
             times.append((time.perf_counter() - started) * 1000)
     chars = sum(len(row[3]) for row in rows)
@@ -95,7 +97,14 @@ async def app_turn_cost(data_dir: Path, user_id: int, conversation_id: int, repe
     engine = create_engine(settings)
     counters = {"rows": 0, "statements": 0}
 
-    def count(_conn: Any, cursor: Any, _statement: Any, _params: Any, _context: Any, _many: Any) -> None:
+    def count(
+        _conn: Any,
+        cursor: Any,
+        _statement: Any,
+        _params: Any,
+        _context: Any,
+        _many: Any,
+    ) -> None:
         counters["statements"] += 1
         counters["rows"] += len(getattr(cursor, "_rows", ()) or ())
 
