@@ -22,7 +22,7 @@ from app.core.db import create_engine, create_sessionmaker, ensure_sqlite_folder
 from app.core.errors import validation_error
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
-from app.core.migrations import upgrade_database
+from app.core.migrations import ensure_schema
 from app.core.openapi import document_error_responses
 from app.core.shutdown import forward_stop_signals
 from app.llm import build_llm_service
@@ -51,8 +51,8 @@ def build_context(settings: Settings) -> AppContext:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     ensure_sqlite_folder(settings)
-    await asyncio.to_thread(upgrade_database, settings.sqlalchemy_url)
     context = build_context(settings)
+    await ensure_schema(context.engine, settings.sqlalchemy_url)
     app.state.context = context
     # Everything imported and built so far lives as long as the process: keep it out of the
     # garbage collector's full passes (a full pass over it takes ~100 ms and stalls every stream).
