@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -25,17 +26,35 @@ TITLE_TIMEOUT_S = 15.0
 
 @dataclass
 class LLMService:
-    model: BaseChatModel
+    built_model: BaseChatModel | None  # None until `factory` has built it (on first use)
     provider: str
     model_name: str
     settings: Settings
     warnings: list[str] = field(default_factory=list)
     # The embedded model serves one generation at a time: titles would queue behind replies.
     llm_titles: bool = True
+    factory: Callable[[], BaseChatModel] | None = None
+    _building: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    @property
+    def model(self) -> BaseChatModel:
+        if self.built_model is None:
+            assert self.factory is not None
+            self.built_model = self.factory()
+        return self.built_model
+
+    async def ready_model(self) -> BaseChatModel:
+        """The chat model, built off the event loop on first use."""
+        if self.built_model is None:
+            async with self._building:
+                if self.built_model is None:
+                    assert self.factory is not None
+                    self.built_model = await asyncio.to_thread(self.factory)
+        return self.built_model
 
     def ensure_capacity(self) -> None:
         """Raise LLMBusy when the provider cannot take another request now (the local model's queue)."""
-        check = getattr(self.model, "ensure_capacity", None)
+        check = getattr(self.built_model, "ensure_capacity", None)
         if check is not None:
             check()
 
@@ -49,7 +68,12 @@ class LLMService:
     async def stream_reply(self, history: Sequence[ChatTurn]) -> AsyncIterator[str]:
         """Yield text deltas; raise LLMError subclasses a person can understand."""
         timeout = self.settings.llm_timeout_s
-        stream = self.model.astream(self.prompt_for(history)).__aiter__()
+        try:
+            model = await self.ready_model()
+        except Exception as exc:
+            logger.exception("could not build the %s chat model", self.provider)
+            raise LLMError() from exc
+        stream = model.astream(self.prompt_for(history)).__aiter__()
         try:
             while True:
                 try:
@@ -85,7 +109,7 @@ class LLMService:
         ]
         try:
             async with asyncio.timeout(TITLE_TIMEOUT_S):
-                result = await self.model.ainvoke(messages)
+                result = await (await self.ready_model()).ainvoke(messages)
         except Exception as exc:  # a title is a nicety: any failure falls back
             logger.info("title generation failed provider=%s error=%s", self.provider, type(exc).__name__)
             return fallback
@@ -221,8 +245,8 @@ def build_llm_service(settings: Settings) -> LLMService:
         name = settings.default_local_model_path.name
         return LLMService(model, "local", name, settings, warnings, llm_titles=False)
 
-    from langchain.chat_models import init_chat_model
-
+    # The remote providers' client libraries are heavy (langchain_google_genai: ~25 MB, 0.5 s to
+    # import): the key is checked now, the client is built on the first chat.
     if provider == "gemini":
         kwargs: dict[str, Any] = {
             "google_api_key": _secret(settings.google_api_key, "GOOGLE_API_KEY"),
@@ -231,21 +255,27 @@ def build_llm_service(settings: Settings) -> LLMService:
         }
         if settings.gemini_base_url:
             kwargs["base_url"] = settings.gemini_base_url
-        model = init_chat_model(settings.gemini_model, model_provider="google_genai", **kwargs)
         name = settings.gemini_model
+        factory = partial(_init_chat_model, name, "google_genai", kwargs)
     elif provider == "openai":
-        model = init_chat_model(
-            settings.openai_model,
-            model_provider="openai",
-            api_key=_secret(settings.openai_api_key, "OPENAI_API_KEY"),
-            base_url=settings.openai_base_url,
-            max_retries=retries - 1,  # openai counts retries after the first attempt
-            timeout=timeout,
-        )
+        openai_kwargs: dict[str, Any] = {
+            "api_key": _secret(settings.openai_api_key, "OPENAI_API_KEY"),
+            "base_url": settings.openai_base_url,
+            "max_retries": retries - 1,  # openai counts retries after the first attempt
+            "timeout": timeout,
+        }
         name = settings.openai_model
+        factory = partial(_init_chat_model, name, "openai", openai_kwargs)
     elif provider == "ollama":
-        model = init_chat_model(settings.ollama_model, model_provider="ollama", base_url=settings.ollama_base_url)
         name = settings.ollama_model
+        factory = partial(_init_chat_model, name, "ollama", {"base_url": settings.ollama_base_url})
     else:  # pragma: no cover - guarded by the Literal setting
         raise LLMConfigError(f"Unknown LLM_PROVIDER {provider!r}")
-    return LLMService(model, provider, name, settings, warnings)
+    return LLMService(None, provider, name, settings, warnings, factory=factory)
+
+
+def _init_chat_model(model: str, provider: str, kwargs: dict[str, Any]) -> BaseChatModel:
+    from langchain.chat_models import init_chat_model
+
+    chat_model: BaseChatModel = init_chat_model(model, model_provider=provider, **kwargs)
+    return chat_model

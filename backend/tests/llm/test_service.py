@@ -117,3 +117,23 @@ def test_providers_build_through_init_chat_model(make_settings: Any) -> None:
     assert type(openai.model).__name__ == "ChatOpenAI"
     ollama = build_llm_service(make_settings(llm_provider="ollama"))
     assert type(ollama.model).__name__ == "ChatOllama"
+
+
+def test_gemini_client_is_built_on_first_use_not_at_start() -> None:
+    import subprocess
+    import sys
+
+    from app.core.migrations import BACKEND_DIR
+
+    code = (
+        "import sys\n"
+        "from app.core.config import Settings\n"
+        "from app.llm import build_llm_service\n"
+        "settings = Settings(_env_file=None, llm_provider='gemini', google_api_key='k')\n"
+        "s = build_llm_service(settings)\n"
+        "print('langchain_google_genai' in sys.modules)\n"
+        "s.model\n"
+        "print('langchain_google_genai' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=BACKEND_DIR, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True"]
