@@ -9,16 +9,16 @@ import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
-
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from typing import TYPE_CHECKING, Any
 
 from app.core.config import Settings
 from app.llm.errors import LLMConfigError, LLMError, LLMRateLimited, LLMTimeout
-from app.llm.history import build_prompt
 from app.llm.prompts import TITLE_INSTRUCTION, TITLE_MAX_CHARS
 from app.llm.types import ChatTurn
+
+if TYPE_CHECKING:  # LangChain itself is imported on the first chat (with a remote provider)
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
 
 logger = logging.getLogger("app.llm")
 TITLE_TIMEOUT_S = 15.0
@@ -59,6 +59,8 @@ class LLMService:
             check()
 
     def prompt_for(self, history: Sequence[ChatTurn]) -> list[BaseMessage]:
+        from app.llm.history import build_prompt
+
         budget = self.settings.chat_history_tokens
         if self.provider == "local":
             # A small context window, and prompt processing on CPU costs ~7 ms a token.
@@ -103,6 +105,8 @@ class LLMService:
         fallback = fallback_title(user_text)
         if not self.llm_titles:
             return fallback
+        from langchain_core.messages import HumanMessage, SystemMessage
+
         messages = [
             SystemMessage(TITLE_INSTRUCTION),
             HumanMessage(f"User: {user_text[:1000]}\n\nAssistant: {reply_text[:1000]}"),

@@ -131,9 +131,9 @@ def test_gemini_client_is_built_on_first_use_not_at_start() -> None:
         "from app.llm import build_llm_service\n"
         "settings = Settings(_env_file=None, llm_provider='gemini', google_api_key='k')\n"
         "s = build_llm_service(settings)\n"
-        "print('langchain_google_genai' in sys.modules)\n"
+        "print('langchain_google_genai' in sys.modules, 'langchain_core' in sys.modules)\n"
         "s.model\n"
         "print('langchain_google_genai' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=BACKEND_DIR, capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["False", "True"]
+    assert result.stdout.split() == ["False", "False", "True"]
