@@ -1,7 +1,7 @@
 """Conversa backend benchmark: memory, concurrency, overhead, per-turn cost, cold start (issue 8).
 
     .venv/bin/python bench/run.py                  # full mode (a few minutes)
-    .venv/bin/python bench/run.py --short --check  # CI: smaller runs, exit 1 when a target is missed by 2x
+    .venv/bin/python bench/run.py --short --check  # CI: smaller runs, exit 1 when a target is missed by 3x
     .venv/bin/python bench/run.py --container      # also the load inside the image (podman, 1 GB / 1 CPU)
 
 The server runs with the `fake` provider (60-odd words, FAKE_LLM_DELAY_MS between them), pinned to
@@ -42,7 +42,10 @@ SHORT_MESSAGE = "Hello there, how are you today?"
 # of them are held at the same time while memory is sampled.
 LONG_MESSAGE = " ".join(["Tell me about streaming, memory and concurrency on a small server."] * 10)
 USERS = 8
-CHECK_MARGIN = 2.0
+# --check fails a row only when it misses its target by more than this factor: latencies on a
+# shared 2-core VM move by +-50% between runs (500-at-once p99 measured 1.9-2.8 s on the same
+# code), and CI must flag regressions, not noise. Zero-error targets get no slack at all.
+CHECK_MARGIN = 3.0
 
 
 @dataclass

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.api.routes import admin, auth, chat, conversations, health, usage
 from app.core.config import Settings, get_settings
@@ -89,6 +90,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api")
     document_error_responses(app)
     app.add_exception_handler(RequestValidationError, validation_error)
+
+    @app.exception_handler(PoolTimeoutError)
+    async def overloaded(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+        # Every database connection stayed busy for the pool's whole timeout: too much at once.
+        logger.warning("database pool exhausted on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"detail": "The server is overloaded right now. Please try again in a moment."},
+            status_code=503,
+            headers={"Retry-After": "10"},
+        )
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -100,3 +100,18 @@ async def test_json_is_compressed_but_event_streams_are_not(api: Api, alice: dic
         "/api/chat/stream", headers={**alice, "accept-encoding": "gzip"}, json={"message": "x" * 2000}
     )
     assert "content-encoding" not in stream.headers
+
+
+async def test_an_exhausted_database_pool_is_a_503_not_a_500(api: Api, app: Any, alice: dict[str, str]) -> None:
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    async def exhausted(*args: Any, **kwargs: Any) -> None:
+        raise PoolTimeoutError("QueuePool limit of size 5 overflow 0 reached")
+
+    app.state.context.chat.prepare_message = exhausted
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post("/api/chat/stream", headers=alice, json={"message": "hi"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "10"
+    assert "overloaded" in response.json()["detail"]
