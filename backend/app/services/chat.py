@@ -218,12 +218,18 @@ class ChatService:
             return
         yield sse("done", {"assistant_message": message_json(saved)})
         title_task = self.start_title(turn, saved.content)
-        if title_task is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(TITLE_WAIT_S):
-                    title = await asyncio.shield(title_task)
-                    if title:
-                        yield sse("title", {"conversation_id": turn.conversation_id, "title": title})
+        if title_task is None:
+            return
+        title: str | None = None
+        try:
+            async with asyncio.timeout(TITLE_WAIT_S):
+                title = await asyncio.shield(title_task)  # on timeout the title still lands later
+        except TimeoutError:
+            pass
+        except Exception:  # the reply is done and saved: a failed title only loses the title event
+            logger.exception("saving the conversation title failed")
+        if title:
+            yield sse("title", {"conversation_id": turn.conversation_id, "title": title})
 
 
 def message_json(message: Message | None) -> dict[str, Any] | None:
