@@ -3,7 +3,7 @@ import reactHooks from "eslint-plugin-react-hooks";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 
-const features = ["auth", "chat", "conversations", "settings"];
+const features = ["auth", "chat", "conversations", "settings", "usage"];
 
 export default tseslint.config(
   { ignores: ["dist", "test-results", "playwright-report", "node_modules"] },

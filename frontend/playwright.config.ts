@@ -68,6 +68,8 @@ export default defineConfig({
       LOGIN_IP_RATE_LIMIT: "1000/minute",
       CHAT_RATE_LIMIT: "1000/minute",
       LOG_LEVEL: "WARNING",
+      // High enough that no other test reaches it; usage.spec.ts reads the count.
+      USER_DAILY_MESSAGES: "1000",
     },
   },
 });

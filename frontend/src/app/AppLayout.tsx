@@ -5,6 +5,7 @@ import { CloseIcon, MenuIcon, SettingsIcon } from "../components/icons";
 import { ChangePasswordDialog, useAuth } from "../features/auth";
 import { ConversationSidebar } from "../features/conversations";
 import { SettingsDialog } from "../features/settings";
+import { DailyUsage } from "../features/usage";
 
 export interface LayoutContext {
   menuButton: React.ReactNode;
@@ -72,6 +73,7 @@ export function AppLayout() {
           <p className="user-email" title={user?.email}>
             {user?.email}
           </p>
+          <DailyUsage />
           <div className="sidebar-footer-actions">
             <button type="button" className="button" onClick={() => setSettingsOpen(true)}>
               <SettingsIcon /> {t("settings.title")}

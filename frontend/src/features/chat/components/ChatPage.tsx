@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router";
 import { displayTitle, ExportMenu, useConversation, useRefreshConversations } from "../../conversations";
 import { formatDateTime } from "../../../lib/format";
+import { useRefreshUsage } from "../../usage";
 import { useChat, type ChatError, type RetryAction } from "../hooks/use-chat";
 import { Composer } from "./Composer";
 import { MessageList } from "./MessageList";
@@ -17,6 +18,7 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   const { t } = useTranslation();
   const navigate = useNavigate();
   const refreshConversations = useRefreshConversations();
+  const refreshUsage = useRefreshUsage();
   const conversation = useConversation(conversationId);
   const [draft, setDraft] = useState("");
   const chat = useChat(conversationId, {
@@ -25,7 +27,10 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
       refreshConversations();
     },
     onTitle: (id, title) => refreshConversations({ id, title }),
-    onActivity: () => refreshConversations(),
+    onActivity: () => {
+      refreshConversations();
+      refreshUsage();
+    },
   });
 
   async function send(text: string) {

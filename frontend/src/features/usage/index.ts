@@ -1,0 +1,3 @@
+export { DailyUsage } from "./components/DailyUsage";
+export { useRefreshUsage } from "./hooks";
+export type { Usage } from "./types";
