@@ -72,13 +72,18 @@ async def get_admin_user(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(get_admin_user)]
 
 
+async def load_owned_conversation(session: AsyncSession, user: User, conversation_id: int) -> Conversation:
+    """The user's conversation, or 404 (never 403: no existence leak) — whether the id is in the path or the body."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None or conversation.user_id != user.id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found")
+    return conversation
+
+
 async def get_owned_conversation(
     conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, session: SessionDep
 ) -> Conversation:
-    conversation = await session.get(Conversation, conversation_id)
-    if conversation is None or conversation.user_id != user.id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found")  # never 403: no existence leak
-    return conversation
+    return await load_owned_conversation(session, user, conversation_id)
 
 
 OwnedConversation = Annotated[Conversation, Depends(get_owned_conversation)]

@@ -39,14 +39,20 @@ async def test_invalid_json_and_utf8_are_clear_4xx(api: Api, alice: dict[str, st
         assert response.json()["detail"]
 
 
-async def test_unexpected_errors_hide_the_stack_trace(api: Api, app: Any, alice: dict[str, str]) -> None:
-    async def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("secret internal detail")
+async def chat_when_preparing_raises(app: Any, headers: dict[str, str], url: str, error: Exception) -> httpx.Response:
+    """Send a chat while storing the user's message fails with `error`, as the client sees it."""
 
-    app.state.context.chat.prepare_message = broken
+    async def failing(*args: Any, **kwargs: Any) -> None:
+        raise error
+
+    app.state.context.chat.prepare_message = failing
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        response = await client.post("/api/chat", headers=alice, json={"message": "hi"})
+        return await client.post(url, headers=headers, json={"message": "hi"})
+
+
+async def test_unexpected_errors_hide_the_stack_trace(api: Api, app: Any, alice: dict[str, str]) -> None:
+    response = await chat_when_preparing_raises(app, alice, "/api/chat", RuntimeError("secret internal detail"))
     assert response.status_code == 500
     assert "secret internal detail" not in response.text
     assert "Traceback" not in response.text
@@ -105,13 +111,8 @@ async def test_json_is_compressed_but_event_streams_are_not(api: Api, alice: dic
 async def test_an_exhausted_database_pool_is_a_503_not_a_500(api: Api, app: Any, alice: dict[str, str]) -> None:
     from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-    async def exhausted(*args: Any, **kwargs: Any) -> None:
-        raise PoolTimeoutError("QueuePool limit of size 5 overflow 0 reached")
-
-    app.state.context.chat.prepare_message = exhausted
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        response = await client.post("/api/chat/stream", headers=alice, json={"message": "hi"})
+    error = PoolTimeoutError("QueuePool limit of size 5 overflow 0 reached")
+    response = await chat_when_preparing_raises(app, alice, "/api/chat/stream", error)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "10"
     assert "overloaded" in response.json()["detail"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import StreamingResponse
 from starlette.types import Send
 
-from app.api.deps import ChattingUser, ContextDep, SessionDep, ValidChatIn
+from app.api.deps import ChattingUser, ContextDep, SessionDep, ValidChatIn, load_owned_conversation
 from app.core.context import AppContext
 from app.llm import LLMError
 from app.models import Conversation, User
@@ -42,9 +42,7 @@ def event_stream(context: AppContext, turn: PreparedTurn) -> EventStreamResponse
 async def _prepare(body: ChatIn, user: User, context: AppContext, session: SessionDep) -> PreparedTurn:
     conversation: Conversation | None = None
     if body.conversation_id is not None:
-        conversation = await session.get(Conversation, body.conversation_id)
-        if conversation is None or conversation.user_id != user.id:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found")
+        conversation = await load_owned_conversation(session, user, body.conversation_id)
     return await context.chat.prepare_message(session, user, conversation, body.message)
 
 
