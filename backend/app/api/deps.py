@@ -18,7 +18,7 @@ from app.services.ratelimit import RateLimited
 from app.services.usage import next_reset
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:  # async: a plain def would run in the thread pool
     context: AppContext = request.app.state.context
     return context
 

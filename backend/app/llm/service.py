@@ -6,14 +6,17 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from app.core.config import Settings
 from app.llm.errors import LLMConfigError, LLMError, LLMRateLimited, LLMTimeout
 from app.llm.prompts import TITLE_INSTRUCTION, TITLE_MAX_CHARS
+from app.llm.stall import StallTimeout
 from app.llm.types import ChatTurn
 
 if TYPE_CHECKING:  # LangChain itself is imported on the first chat (with a remote provider)
@@ -22,6 +25,7 @@ if TYPE_CHECKING:  # LangChain itself is imported on the first chat (with a remo
 
 logger = logging.getLogger("app.llm")
 TITLE_TIMEOUT_S = 15.0
+CLOSE_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -67,7 +71,7 @@ class LLMService:
             budget = min(budget, self.settings.local_context // 2)
         return build_prompt(self.settings.system_prompt, history, budget)
 
-    async def stream_reply(self, history: Sequence[ChatTurn]) -> AsyncIterator[str]:
+    async def stream_reply(self, history: Sequence[ChatTurn]) -> AsyncGenerator[str, None]:
         """Yield text deltas; raise LLMError subclasses a person can understand."""
         timeout = self.settings.llm_timeout_s
         try:
@@ -76,11 +80,12 @@ class LLMService:
             logger.exception("could not build the %s chat model", self.provider)
             raise LLMError() from exc
         stream = model.astream(self.prompt_for(history)).__aiter__()
+        # The timeout bounds the wait for each chunk, so a long but steady reply is fine.
+        stall = StallTimeout(timeout)
         try:
             while True:
                 try:
-                    # The timeout bounds the wait for each chunk, so a long but steady reply is fine.
-                    async with asyncio.timeout(timeout):
+                    with stall:
                         chunk = await anext(stream)
                 except StopAsyncIteration:
                     return
@@ -95,7 +100,10 @@ class LLMService:
         except Exception as exc:
             raise translate_error(exc, self.provider) from exc
         finally:
-            await _close(stream)
+            stall.close()
+            # Shielded: when the request is cancelled (the client left), the model must still stop.
+            with anyio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
+                await _close(stream)
 
     async def complete(self, history: Sequence[ChatTurn]) -> str:
         return "".join([delta async for delta in self.stream_reply(history)])

@@ -58,7 +58,7 @@ class ChatService:
     sessionmaker: async_sessionmaker[AsyncSession]
     llm: LLMService
     settings: Settings
-    heartbeat_s: float = HEARTBEAT_S
+    heartbeat_s: float = HEARTBEAT_S  # a `: ping` after this much silence on an event stream
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # set on SIGTERM (app.core.shutdown)
 
@@ -175,15 +175,12 @@ class ChatService:
         saved: Message | None = None
         finished = False
         try:
-            async for deltas in with_heartbeat(self.llm.stream_reply(turn.history), self.heartbeat_s):
-                if self.stopping.is_set():
-                    raise ServerStopping(retry_after=5)
-                if deltas is None:
-                    yield b": ping\n\n"
-                    continue
-                parts.extend(deltas)
-                # Tokens that piled up while the server was busy go out in one write, same events.
-                yield b"".join([sse("token", {"text": delta}) for delta in deltas])
+            async with contextlib.aclosing(self.llm.stream_reply(turn.history)) as deltas:
+                async for delta in deltas:
+                    if self.stopping.is_set():
+                        raise ServerStopping(retry_after=5)
+                    parts.append(delta)
+                    yield sse("token", {"text": delta})
             finished = True
         except LLMError as exc:
             error = exc
@@ -238,67 +235,3 @@ def message_json(message: Message | None) -> dict[str, Any] | None:
 
 def sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
-
-
-_END = object()
-_PING = object()
-_NOTHING = object()
-
-
-async def with_heartbeat(source: AsyncIterator[str], interval: float) -> AsyncIterator[list[str] | None]:
-    """Yield the source's items, and None whenever it has been quiet for `interval` seconds.
-
-    Items come in lists: one item, or all that piled up while the consumer was busy.
-    """
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[object] = asyncio.Queue()
-    received = 0
-    last_item_at = loop.time()
-
-    async def pump() -> None:
-        nonlocal received, last_item_at
-        try:
-            async for item in source:
-                received += 1
-                last_item_at = loop.time()
-                queue.put_nowait(item)
-        except Exception as exc:
-            queue.put_nowait(exc)
-        finally:
-            queue.put_nowait(_END)
-
-    # One timer per quiet period, not a timeout per item: at 1,000 streams x 20 tokens/s the
-    # per-item timers were a large share of the event loop's work.
-    timer: asyncio.TimerHandle
-
-    def beat(seen: int) -> None:
-        nonlocal timer
-        if received == seen:
-            queue.put_nowait(_PING)
-            timer = loop.call_later(interval, beat, received)
-        else:  # items came meanwhile: the quiet period started at the last one
-            timer = loop.call_at(last_item_at + interval, beat, received)
-
-    timer = loop.call_later(interval, beat, received)
-    task = asyncio.create_task(pump())
-    try:
-        while True:
-            item = await queue.get()
-            batch: list[str] = []
-            while isinstance(item, str):
-                batch.append(item)
-                item = queue.get_nowait() if not queue.empty() else _NOTHING
-            if batch:
-                yield batch
-            if item is _PING:
-                yield None
-            elif item is _END:
-                return
-            elif isinstance(item, Exception):
-                raise item
-    finally:
-        timer.cancel()
-        task.cancel()
-        # Wait for the source to close (the model stops generating) before going on.
-        with anyio.CancelScope(shield=True), contextlib.suppress(BaseException):
-            await task

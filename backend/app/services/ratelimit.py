@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from app.core.config import Settings
@@ -24,7 +24,7 @@ class RateLimited(Exception):
 @dataclass
 class RateLimits:
     storage: Storage
-    limiter: MovingWindowRateLimiter
+    limiter: SlidingWindowCounterRateLimiter
     chat: RateLimitItem
     login_email: RateLimitItem
     login_ip: RateLimitItem
@@ -40,7 +40,9 @@ class RateLimits:
         assert isinstance(storage, Storage)  # the async+ schemes give the asyncio storages
         return cls(
             storage=storage,
-            limiter=MovingWindowRateLimiter(storage),
+            # Sliding window counter: two counters per key, O(1) per hit. The moving window keeps
+            # every hit and its in-memory storage expires them with a thread hop per key.
+            limiter=SlidingWindowCounterRateLimiter(storage),
             chat=parse(settings.chat_rate_limit),
             login_email=parse(settings.login_rate_limit),
             login_ip=parse(settings.login_ip_rate_limit),

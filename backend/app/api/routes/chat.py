@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
-from fastapi.responses import StreamingResponse
-from starlette.types import Send
 
 from app.api.deps import ChattingUser, ContextDep, SessionDep, ValidChatIn, load_owned_conversation
+from app.api.sse import EventStreamResponse
 from app.core.context import AppContext
 from app.llm import LLMError
 from app.models import Conversation, User
@@ -22,21 +21,8 @@ EVENT_STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 STREAM_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 
 
-class EventStreamResponse(StreamingResponse):
-    media_type = "text/event-stream"
-
-    async def stream_response(self, send: Send) -> None:
-        try:
-            await super().stream_response(send)
-        finally:
-            # Close the generator now (not when garbage-collected) so a partial reply is saved at once.
-            aclose = getattr(self.body_iterator, "aclose", None)
-            if aclose is not None:
-                await aclose()
-
-
 def event_stream(context: AppContext, turn: PreparedTurn) -> EventStreamResponse:
-    return EventStreamResponse(context.chat.stream(turn), headers=STREAM_HEADERS)
+    return EventStreamResponse(context.chat.stream(turn), headers=STREAM_HEADERS, heartbeat_s=context.chat.heartbeat_s)
 
 
 async def _prepare(body: ChatIn, user: User, context: AppContext, session: SessionDep) -> PreparedTurn:
