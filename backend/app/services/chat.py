@@ -180,7 +180,7 @@ class ChatService:
                     if self.stopping.is_set():
                         raise ServerStopping(retry_after=5)
                     parts.append(delta)
-                    yield sse("token", {"text": delta})
+                    yield token_event(delta)
             finished = True
         except LLMError as exc:
             error = exc
@@ -233,5 +233,14 @@ def message_json(message: Message | None) -> dict[str, Any] | None:
     return MessageOut.model_validate(message).model_dump(mode="json") if message is not None else None
 
 
+# One encoder for every event: json.dumps with options builds a new encoder on each call.
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def sse(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+    return f"event: {event}\ndata: {_encode_json(data)}\n\n".encode()
+
+
+def token_event(text: str) -> bytes:
+    """`sse("token", {"text": text})`, for the one event sent per token: only the text is encoded."""
+    return f'event: token\ndata: {{"text":{_encode_json(text)}}}\n\n'.encode()
