@@ -14,6 +14,7 @@ from app.core.security import InvalidTokenError, decode_access_token
 from app.llm import LLMBusy
 from app.models import Conversation, User, utcnow
 from app.schemas import MAX_ID, ChatIn, RegenerateIn
+from app.services.admissions import AdmissionTicket
 from app.services.ratelimit import RateLimited
 from app.services.usage import next_reset
 
@@ -120,7 +121,21 @@ def rate_limited(exc: RateLimited) -> HTTPException:
     return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, exc.message, headers={"Retry-After": str(exc.retry_after)})
 
 
-async def chat_allowed(context: ContextDep, user: CurrentUser, session: SessionDep) -> User:
+async def admit(context: ContextDep) -> AsyncIterator[AdmissionTicket]:
+    """Count this chat request as being admitted (replies already streaming yield to it) until it is ready."""
+    ticket = context.chat.admissions.ticket()
+    try:
+        yield ticket
+    finally:
+        ticket.done()
+
+
+# scope="function": admission ends when the endpoint returns, before a streamed reply starts.
+Admitting = Annotated[AdmissionTicket, Depends(admit, scope="function")]
+
+
+# `_ticket` comes first so admission starts before the user is loaded (where a burst queues).
+async def chat_allowed(_ticket: Admitting, context: ContextDep, user: CurrentUser, session: SessionDep) -> User:
     """Per-user rate limit and daily quota, checked before anything is stored."""
     from app.services.chat import DailyQuotaExceeded
 

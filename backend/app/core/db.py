@@ -10,6 +10,7 @@ from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.core.config import Settings
+from app.core.sqlite import one_trip_dbapi
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_POOL_SIZE = 5
@@ -44,6 +45,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         database = make_url(url).database
         in_memory = not database or database == ":memory:"  # one shared connection (StaticPool)
         pool: dict[str, Any] = {} if in_memory else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 0}
+        if make_url(url).get_driver_name() == "aiosqlite":
+            pool["module"] = one_trip_dbapi()  # one thread trip per statement (app/core/sqlite.py)
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True, **pool
         )

@@ -23,6 +23,7 @@ from app.llm import LLMBusy, LLMError, LLMInternalError, LLMService
 from app.llm.types import ChatTurn
 from app.models import DEFAULT_TITLE, Conversation, Message, User, utcnow
 from app.schemas import MessageOut
+from app.services.admissions import Admissions
 from app.services.conversations import last_messages, load_recent_history, touch_conversation
 from app.services.usage import messages_sent_today
 
@@ -61,6 +62,7 @@ class ChatService:
     heartbeat_s: float = HEARTBEAT_S  # a `: ping` after this much silence on an event stream
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # set on SIGTERM (app.core.shutdown)
+    admissions: Admissions = field(default_factory=Admissions)
 
     # -- before the model ---------------------------------------------------------------------
     async def check_quota(self, session: AsyncSession, user: User) -> None:
@@ -181,6 +183,8 @@ class ChatService:
                         raise ServerStopping(retry_after=5)
                     parts.append(delta)
                     yield token_event(delta)
+                    # The first token is part of admission; later ones wait for the requests being admitted.
+                    await self.admissions.wait_turn()
             finished = True
         except LLMError as exc:
             error = exc

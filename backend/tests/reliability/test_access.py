@@ -4,6 +4,7 @@ token stops working at once."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -65,6 +66,10 @@ async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, int]:
         "/api/chat", headers=alice, json={"message": "second", "conversation_id": chat["conversation_id"]}
     )
     me = (await api.client.get("/api/auth/me", headers=alice)).json()
+    # The title is written in the background after the first reply: let it land before any snapshot.
+    background = api.app.state.context.chat.background
+    if background:
+        await asyncio.wait(background, timeout=5)
     return {"conversation_id": chat["conversation_id"], "user_id": me["id"]}
 
 

@@ -9,7 +9,9 @@ import pytest
 from app.services.chat import sse, token_event
 
 
-@pytest.mark.parametrize("text", [" word", 'quote " and \\ backslash', "line\nbreak\r\n", "Olá, 世界 🚀", "</script>", ""])
+@pytest.mark.parametrize(
+    "text", [" word", 'quote " and \\ backslash', "line\nbreak\r\n", "Olá, 世界 🚀", "</script>", ""]
+)
 def test_token_event_is_the_generic_event_with_the_text_encoded(text: str) -> None:
     event = token_event(text)
     assert event == sse("token", {"text": text})

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
 
-from app.api.deps import ChattingUser, ContextDep, SessionDep, ValidChatIn, load_owned_conversation
+from app.api.deps import Admitting, ChattingUser, ContextDep, SessionDep, ValidChatIn, load_owned_conversation
 from app.api.sse import EventStreamResponse
 from app.core.context import AppContext
 from app.llm import LLMError
@@ -33,9 +33,12 @@ async def _prepare(body: ChatIn, user: User, context: AppContext, session: Sessi
 
 
 @router.post("", responses={404: {}, 413: {}, 429: {}, 502: {}, 503: {}, 504: {}})
-async def chat(body: ValidChatIn, user: ChattingUser, context: ContextDep, session: SessionDep) -> ChatOut:
+async def chat(
+    body: ValidChatIn, user: ChattingUser, ticket: Admitting, context: ContextDep, session: SessionDep
+) -> ChatOut:
     """Send a message and get the assistant's whole reply (the user's message is kept on errors)."""
     turn = await _prepare(body, user, context, session)
+    ticket.done()  # admitted: the wait for the whole reply must not hold streaming replies back
     try:
         reply = await context.chat.reply(turn)
     except LLMError as exc:
