@@ -24,7 +24,13 @@ from app.llm.types import ChatTurn
 from app.models import DEFAULT_TITLE, Conversation, Message, User, utcnow
 from app.schemas import MessageOut
 from app.services.admissions import Admissions
-from app.services.conversations import last_messages, load_recent_history, touch_conversation
+from app.services.conversations import (
+    insert_conversation,
+    insert_message,
+    last_messages,
+    load_recent_history,
+    touch_conversation,
+)
 from app.services.usage import messages_sent_today
 
 logger = logging.getLogger("app.chat")
@@ -76,18 +82,17 @@ class ChatService:
         self, session: AsyncSession, user: User, conversation: Conversation | None, text: str
     ) -> PreparedTurn:
         """Store the user's message (creating the conversation when needed) and load the history."""
+        now = utcnow()
         if conversation is None:
-            conversation = Conversation(user_id=user.id, title=DEFAULT_TITLE)
-            session.add(conversation)
-            await session.flush()
+            conversation_id = await insert_conversation(session, user.id, now)
+            needs_title = True
             history: list[ChatTurn] | None = [ChatTurn("user", text)]  # all it holds: no need to read it back
-        else:  # (one created above already has updated_at = now: no extra UPDATE in the write transaction)
-            conversation.updated_at = utcnow()
-            history = None
-        message = Message(conversation_id=conversation.id, role="user", content=text, status="complete")
-        session.add(message)
+        else:
+            conversation_id, needs_title, history = conversation.id, conversation.title == DEFAULT_TITLE, None
+            await touch_conversation(session, conversation_id, now)
+        message = await insert_message(session, conversation_id, "user", text, "complete", now)
         await session.commit()
-        return await self._prepared(session, conversation, message, history)
+        return await self._prepared(session, conversation_id, needs_title, message, history)
 
     async def prepare_regenerate(
         self, session: AsyncSession, conversation: Conversation, new_text: str | None
@@ -104,30 +109,30 @@ class ChatService:
             question.content = new_text
         conversation.updated_at = utcnow()
         await session.commit()
-        return await self._prepared(session, conversation, question)
+        return await self._prepared(session, conversation.id, conversation.title == DEFAULT_TITLE, question)
 
     async def _prepared(
-        self, session: AsyncSession, conversation: Conversation, message: Message, history: list[ChatTurn] | None = None
+        self,
+        session: AsyncSession,
+        conversation_id: int,
+        needs_title: bool,
+        message: Message,
+        history: list[ChatTurn] | None = None,
     ) -> PreparedTurn:
         if history is None:
-            history = await load_recent_history(session, conversation.id, self.settings.chat_history_max_messages)
+            history = await load_recent_history(session, conversation_id, self.settings.chat_history_max_messages)
             # End the read transaction: the pooled connection must not stay checked out while the model answers.
             await session.commit()
-        return PreparedTurn(
-            conversation_id=conversation.id,
-            user_message=message,
-            history=history,
-            needs_title=conversation.title == DEFAULT_TITLE,
-        )
+        return PreparedTurn(conversation_id, message, history, needs_title)
 
     # -- after the model ----------------------------------------------------------------------
     async def save_reply(self, conversation_id: int, text: str, status: str) -> Message | None:
         if not text:
             return None
         async with self.sessionmaker() as session:
-            reply = Message(conversation_id=conversation_id, role="assistant", content=text, status=status)
-            session.add(reply)
-            await touch_conversation(session, conversation_id)
+            now = utcnow()
+            reply = await insert_message(session, conversation_id, "assistant", text, status, now)
+            await touch_conversation(session, conversation_id, now)
             await session.commit()
             return reply
 

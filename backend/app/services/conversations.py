@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import Table, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.llm.types import ChatTurn
@@ -92,6 +93,34 @@ async def last_messages(session: AsyncSession, conversation_id: int, count: int 
         select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id.desc()).limit(count)
     )
     return list(rows)
+
+
+# The chat hot path writes with Core statements: an ORM flush of one new row costs ~4x the CPU,
+# and a burst of 500 chats is bound by exactly this work (bench/README.md).
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_MESSAGES = cast(Table, Message.__table__)
+_INSERT_CONVERSATION = insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id)
+_INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
+
+
+async def insert_conversation(session: AsyncSession, user_id: int, when: datetime) -> int:
+    values = {"user_id": user_id, "title": DEFAULT_TITLE, "created_at": when, "updated_at": when}
+    return int((await session.execute(_INSERT_CONVERSATION, values)).scalar_one())
+
+
+async def insert_message(
+    session: AsyncSession, conversation_id: int, role: str, content: str, status: str, when: datetime
+) -> Message:
+    """Store one message; the returned Message is a plain copy, not tracked by the session."""
+    values = {
+        "conversation_id": conversation_id,
+        "role": role,
+        "content": content,
+        "status": status,
+        "created_at": when,
+    }
+    message_id = (await session.execute(_INSERT_MESSAGE, values)).scalar_one()
+    return Message(id=message_id, **values)
 
 
 async def touch_conversation(session: AsyncSession, conversation_id: int, when: datetime | None = None) -> None:
