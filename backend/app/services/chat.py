@@ -164,6 +164,7 @@ class ChatService:
                 parts.append(delta)
                 if self.stopping.is_set():
                     raise ServerStopping(retry_after=5)
+                await self.admissions.wait_turn()  # as in stream(): requests being admitted go first
         except LLMError:
             await self.save_reply(turn.conversation_id, "".join(parts), "incomplete")
             raise
