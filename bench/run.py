@@ -335,34 +335,37 @@ class Bench:
         }
 
     async def burst(self, server: servers.Server, tokens: list[str], count: int) -> None:
-        self.log(f"burst: {count} streams started at once")
-        result = await self.run_streams(server, tokens, count, SHORT_MESSAGE, timeout=120)
-        self.details[f"burst_{count}"] = {k: v for k, v in result.items() if k != "ttft"}
-        ttft_ms = [t * 1000 for t in result["ttft"]]
-        self.add(
-            "overhead",
-            f"{count} at once: TTFT p50",
-            loadgen.percentile(ttft_ms, 50) / 1000,
-            "s",
-        )
-        self.add(
-            "overhead",
-            f"{count} at once: TTFT p99",
-            loadgen.percentile(ttft_ms, 99) / 1000,
-            "s",
-            "<=",
-            1.5,
-        )
+        # A burst lasts ~7 s and one run's p99 moves by +-20% on a shared VM: the row is the median
+        # of the bursts' p99s, and the note lists every one of them.
+        rounds = 1 if self.args.short else 3
+        results = []
+        for i in range(rounds):
+            self.log(f"burst {i + 1}/{rounds}: {count} streams started at once")
+            results.append(await self.run_streams(server, tokens, count, SHORT_MESSAGE, timeout=120))
+            await asyncio.sleep(2.0)  # the replies of the last burst are saved meanwhile
+        p50s = [loadgen.percentile([t * 1000 for t in r["ttft"]], 50) / 1000 for r in results]
+        p99s = [loadgen.percentile([t * 1000 for t in r["ttft"]], 99) / 1000 for r in results]
+        self.details[f"burst_{count}"] = [{k: v for k, v in r.items() if k != "ttft"} for r in results]
+        each = f"{len(results)} bursts, p99 each: " + ", ".join(f"{v:.2f} s" for v in p99s) if rounds > 1 else ""
+        self.add("overhead", f"{count} at once: TTFT p50", statistics.median(p50s), "s")
+        self.add("overhead", f"{count} at once: TTFT p99", statistics.median(p99s), "s", "<=", 1.5, note=each)
         self.add(
             "memory",
             f"RSS holding {count} streams (peak sampled)",
-            result["rss_peak"],
+            max(r["rss_peak"] for r in results),
             "MB",
             "<=",
             250.0,
-            note=f"peak overlap {result['peak_overlap']} streams",
+            note=f"peak overlap {max(r['peak_overlap'] for r in results)} streams",
         )
-        self.add_errors(f"{count} at once", result)
+        total = {
+            "errors": sum(r["errors"] for r in results),
+            "tokens": sum(r["tokens"] for r in results),
+            "expected_tokens": sum(r["expected_tokens"] for r in results),
+            "error_kinds": {k: v for r in results for k, v in r["error_kinds"].items()},
+            "first_error": next((r["first_error"] for r in results if r["first_error"]), ""),
+        }
+        self.add_errors(f"{count} at once", total)
 
     async def hold(self, server: servers.Server, tokens: list[str], count: int, record_memory: bool) -> dict[str, Any]:
         self.log(f"hold: {count} long streams started at once")
