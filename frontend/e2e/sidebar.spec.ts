@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { sendAndWait, signUp } from "./helpers";
+import { composer, sendAndWait, signUp } from "./helpers";
 
 test("rename, search and delete conversations", async ({ page }) => {
   await signUp(page);
@@ -68,4 +68,21 @@ test("export downloads Markdown and JSON", async ({ page }) => {
     page.getByRole("button", { name: "JSON (.json)" }).click(),
   ]);
   expect(json.suggestedFilename()).toMatch(/\.json$/);
+});
+
+test("each conversation keeps its own draft", async ({ page }) => {
+  await signUp(page);
+  const nav = page.getByRole("navigation", { name: "Conversations" });
+  await sendAndWait(page, "First topic");
+  await nav.getByRole("link", { name: "New chat" }).click();
+  await sendAndWait(page, "Second topic");
+  await composer(page).fill("half-written thought about the second topic");
+  await nav.getByRole("link", { name: "First topic" }).click();
+  await expect(page.getByRole("heading", { name: "First topic" })).toBeVisible();
+  await expect(composer(page)).toHaveValue("");
+  await composer(page).fill("a note for the first");
+  await nav.getByRole("link", { name: "Second topic" }).click();
+  await expect(composer(page)).toHaveValue("half-written thought about the second topic");
+  await nav.getByRole("link", { name: "First topic" }).click();
+  await expect(composer(page)).toHaveValue("a note for the first");
 });

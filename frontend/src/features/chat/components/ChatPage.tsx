@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router";
 import { displayTitle, ExportMenu, useConversation, useRefreshConversations } from "../../conversations";
@@ -20,7 +20,15 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   const refreshConversations = useRefreshConversations();
   const refreshUsage = useRefreshUsage();
   const conversation = useConversation(conversationId);
-  const [draft, setDraft] = useState("");
+  // One draft per conversation: switching keeps what was typed where it was typed.
+  const [drafts, setDrafts] = useState<Record<string, string>>({});
+  const draftKey = conversationId === null ? "new" : String(conversationId);
+  const draft = drafts[draftKey] ?? "";
+  const setDraft = useCallback(
+    (value: string | ((current: string) => string)) =>
+      setDrafts((all) => ({ ...all, [draftKey]: typeof value === "function" ? value(all[draftKey] ?? "") : value })),
+    [draftKey],
+  );
   const chat = useChat(conversationId, {
     onConversationStarted: (id) => {
       navigate(`/c/${id}`, { replace: true });
