@@ -68,6 +68,19 @@ test("export downloads Markdown and JSON", async ({ page }) => {
     page.getByRole("button", { name: "JSON (.json)" }).click(),
   ]);
   expect(json.suggestedFilename()).toMatch(/\.json$/);
+
+  // The menu closes like a menu: on a click elsewhere, and on Escape with the focus back on it.
+  const summary = page.locator("summary", { hasText: "Export" });
+  const markdownItem = page.getByRole("button", { name: "Markdown (.md)" });
+  await summary.click();
+  await expect(markdownItem).toBeVisible();
+  await page.getByRole("heading", { name: "Export me" }).click();
+  await expect(markdownItem).toBeHidden();
+  await summary.click();
+  await expect(markdownItem).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(markdownItem).toBeHidden();
+  await expect(summary).toBeFocused();
 });
 
 test("each conversation keeps its own draft", async ({ page }) => {

@@ -1,4 +1,4 @@
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { DownloadIcon } from "../../../components/icons";
 import { downloadExport } from "../api";
@@ -8,6 +8,28 @@ export function ExportMenu({ conversationId }: { conversationId: number }) {
   const { t } = useTranslation();
   const [error, setError] = useState(false);
   const menu = useRef<HTMLDetailsElement>(null);
+
+  // A <details> menu stays open until its summary is clicked again: close it as menus do, on a
+  // click elsewhere or on Escape (which gives the focus back to the button).
+  useEffect(() => {
+    function close(event: Event) {
+      const details = menu.current;
+      if (!details?.open) return;
+      if (event instanceof KeyboardEvent) {
+        if (event.key !== "Escape") return;
+        details.open = false;
+        details.querySelector("summary")?.focus();
+      } else if (!details.contains(event.target as Node)) {
+        details.open = false;
+      }
+    }
+    document.addEventListener("pointerdown", close);
+    document.addEventListener("keydown", close);
+    return () => {
+      document.removeEventListener("pointerdown", close);
+      document.removeEventListener("keydown", close);
+    };
+  }, []);
 
   async function download(format: ExportFormat) {
     setError(false);
