@@ -99,3 +99,32 @@ test("each conversation keeps its own draft", async ({ page }) => {
   await nav.getByRole("link", { name: "First topic" }).click();
   await expect(composer(page)).toHaveValue("a note for the first");
 });
+
+test("the sidebar loads older conversations on request", async ({ page }) => {
+  await signUp(page);
+  const created = await page.evaluate(async () => {
+    const headers = {
+      Authorization: `Bearer ${localStorage.getItem("conversa.token") ?? ""}`,
+      "Content-Type": "application/json",
+    };
+    for (let i = 1; i <= 55; i += 1) {
+      const response = await fetch("/api/conversations", {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ title: `Old topic ${i}` }),
+      });
+      if (!response.ok) return i;
+    }
+    return 55;
+  });
+  expect(created).toBe(55);
+  await page.reload();
+  const nav = page.getByRole("navigation", { name: "Conversations" });
+  await expect(nav.getByRole("link", { name: "Old topic 55", exact: true })).toBeVisible();
+  await expect(nav.getByRole("link", { name: /^Old topic \d+$/ })).toHaveCount(50);
+  await expect(nav.getByRole("link", { name: "Old topic 1", exact: true })).toHaveCount(0);
+  await nav.getByRole("button", { name: "Show more" }).click();
+  await expect(nav.getByRole("link", { name: /^Old topic \d+$/ })).toHaveCount(55);
+  await expect(nav.getByRole("link", { name: "Old topic 1", exact: true })).toBeVisible();
+  await expect(nav.getByRole("button", { name: "Show more" })).toHaveCount(0);
+});

@@ -1,8 +1,8 @@
 import { apiFetch, apiJson } from "../../lib/api-client";
 import type { Conversation, ConversationPage, ExportFormat } from "./types";
 
-export function listConversations(query: string, limit = 100): Promise<ConversationPage> {
-  const params = new URLSearchParams({ limit: String(limit), offset: "0" });
+export function listConversations(query: string, limit: number, offset: number): Promise<ConversationPage> {
+  const params = new URLSearchParams({ limit: String(limit), offset: String(offset) });
   if (query.trim()) params.set("q", query.trim());
   return apiJson<ConversationPage>(`/api/conversations?${params}`);
 }

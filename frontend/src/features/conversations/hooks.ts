@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import * as api from "./api";
 import type { Conversation } from "./types";
 
@@ -8,12 +8,26 @@ export const conversationKeys = {
   detail: (id: number) => ["conversations", "detail", id] as const,
 };
 
+export const CONVERSATION_PAGE_SIZE = 50;
+
+/** The sidebar's list, newest first, a page at a time (`fetchNextPage` while `hasNextPage`). */
 export function useConversationList(query: string) {
-  return useQuery({
+  return useInfiniteQuery({
     queryKey: conversationKeys.list(query),
-    queryFn: () => api.listConversations(query),
+    queryFn: ({ pageParam }) => api.listConversations(query, CONVERSATION_PAGE_SIZE, pageParam),
+    initialPageParam: 0,
+    getNextPageParam: (last, pages) => {
+      const loaded = pages.reduce((count, page) => count + page.items.length, 0);
+      return last.items.length > 0 && loaded < last.total ? loaded : undefined;
+    },
     placeholderData: (previous) => previous,
   });
+}
+
+/** The loaded pages as one list; a conversation that moved between pages while they loaded appears once. */
+export function flattenPages(pages: { items: Conversation[] }[] | undefined): Conversation[] {
+  const seen = new Set<number>();
+  return (pages ?? []).flatMap((page) => page.items).filter((item) => !seen.has(item.id) && seen.add(item.id));
 }
 
 export function useConversation(id: number | null) {

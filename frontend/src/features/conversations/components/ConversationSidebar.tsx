@@ -5,7 +5,7 @@ import { ConfirmDialog } from "../../../components/ConfirmDialog";
 import { PlusIcon } from "../../../components/icons";
 import { groupByDate } from "../date-groups";
 import { displayTitle } from "../display-title";
-import { useConversationList, useDeleteConversation, useRenameConversation } from "../hooks";
+import { flattenPages, useConversationList, useDeleteConversation, useRenameConversation } from "../hooks";
 import type { Conversation } from "../types";
 import { ConversationItem } from "./ConversationItem";
 
@@ -38,7 +38,7 @@ export function ConversationSidebar({ onNavigate }: { onNavigate: () => void }) 
     if (id === activeId) navigate("/", { replace: true });
   }
 
-  const groups = groupByDate(list.data?.items ?? []);
+  const groups = groupByDate(flattenPages(list.data?.pages));
   return (
     <nav className="conversation-nav" aria-label={t("conversations.navLabel")}>
       <Link to="/" className="button primary new-chat" onClick={onNavigate}>
@@ -81,6 +81,16 @@ export function ConversationSidebar({ onNavigate }: { onNavigate: () => void }) 
             </ul>
           </section>
         ))}
+        {list.hasNextPage && (
+          <button
+            type="button"
+            className="button load-more"
+            disabled={list.isFetchingNextPage}
+            onClick={() => void list.fetchNextPage()}
+          >
+            {t("conversations.loadMore")}
+          </button>
+        )}
       </div>
       <ConfirmDialog
         open={toDelete !== null}
