@@ -25,7 +25,6 @@ class EventStreamResponse(StreamingResponse):
 
     def __init__(self, events: AsyncIterator[bytes], *, headers: dict[str, str], heartbeat_s: float) -> None:
         super().__init__(events, headers=headers)
-        self.events = events
         self.heartbeat_s = heartbeat_s
         self.last_sent = time.monotonic()
 
@@ -41,7 +40,7 @@ class EventStreamResponse(StreamingResponse):
                 await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
                 helpers.start_soon(watch_disconnect)
                 helpers.start_soon(self.send_heartbeats, send, heartbeat)
-                async for event in self.events:
+                async for event in self.body_iterator:
                     self.last_sent = time.monotonic()
                     await send({"type": "http.response.body", "body": event, "more_body": True})
                 heartbeat.cancel()  # never a ping after the last message
@@ -50,7 +49,7 @@ class EventStreamResponse(StreamingResponse):
                 pass
             finally:
                 # Close the producer now, not when garbage-collected, so a partial reply is saved at once.
-                aclose = getattr(self.events, "aclose", None)
+                aclose = getattr(self.body_iterator, "aclose", None)
                 if aclose is not None:
                     with anyio.CancelScope(shield=True):
                         await aclose()

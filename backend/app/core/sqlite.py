@@ -16,7 +16,6 @@ from __future__ import annotations
 import collections
 import sqlite3
 from collections.abc import Sequence
-from threading import Thread
 from typing import Any
 
 import aiosqlite
@@ -135,12 +134,8 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
-        connection = self.aiosqlite.connect(*arg, **kw)
-        if isinstance(connection, Thread):  # aiosqlite < 0.22: the connection is the thread
-            connection.daemon = True
-        else:
-            connection._thread.daemon = True
-        return OneTripConnection(self, await_(connection))
+        # SQLAlchemy's own connect (thread set-up, async_creator_fn), with our connection class around it.
+        return OneTripConnection(self, super().connect(*arg, **kw)._connection)
 
 
 def one_trip_dbapi() -> OneTripDBAPI:
