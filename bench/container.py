@@ -41,6 +41,14 @@ def _bash(script: Path, command: str, timeout: float) -> subprocess.CompletedPro
     )
 
 
+def _step(bench: Any, script: Path, what: str, command: str, timeout: float) -> bool:
+    """Run one set-up step; when it fails, say so in the report's notes (the container part is skipped)."""
+    result = _bash(script, command, timeout)
+    if result.returncode != 0:
+        bench.notes.append(f"container run skipped: {what} failed: {result.stderr[-300:]}")
+    return result.returncode == 0
+
+
 class _ContainerServer:
     """Enough of server.Server for Bench.run_streams: the app process seen from the host (/proc),
     plus the container's memory cgroup (v2 or v1) for the peak."""
@@ -104,17 +112,10 @@ async def run_container_load(bench: Bench, delay_ms: float, short: str, long: st
     port = free_port()
     try:
         bench.log("container: podman setup and build (a few minutes the first time)")
-        setup = _bash(script, "containers_setup >/dev/null", 900)
-        if setup.returncode != 0:
-            bench.notes.append(f"container run skipped: containers_setup failed: {setup.stderr[-300:]}")
+        if not _step(bench, script, "containers_setup", "containers_setup >/dev/null", 900):
             return
-        build = _bash(
-            script,
-            f'podman build --build-arg PYTHON_IMAGE="$STANDIN_IMAGE" -t {tag} backend',
-            1800,
-        )
-        if build.returncode != 0:
-            bench.notes.append(f"container run skipped: podman build failed: {build.stderr[-300:]}")
+        build = f'podman build --build-arg PYTHON_IMAGE="$STANDIN_IMAGE" -t {tag} backend'
+        if not _step(bench, script, "podman build", build, 1800):
             return
         env = {
             "LLM_PROVIDER": "fake",
@@ -125,13 +126,8 @@ async def run_container_load(bench: Bench, delay_ms: float, short: str, long: st
         }
         env_args = " ".join(f"-e {k}={v}" for k, v in env.items())
         started = time.perf_counter()
-        run = _bash(
-            script,
-            f"podman run -d --name {name} --memory=1g --cpus=1 -p 127.0.0.1:{port}:8000 {env_args} {tag}",
-            120,
-        )
-        if run.returncode != 0:
-            bench.notes.append(f"container run skipped: podman run failed: {run.stderr[-300:]}")
+        run = f"podman run -d --name {name} --memory=1g --cpus=1 -p 127.0.0.1:{port}:8000 {env_args} {tag}"
+        if not _step(bench, script, "podman run", run, 120):
             return
         deadline = time.perf_counter() + 120
         while not await loadgen.health_ok(port, timeout=2.0):
