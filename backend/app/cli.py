@@ -16,6 +16,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, ensure_sqlite_folder
 from app.core.migrations import upgrade_database
 from app.services import users
+from app.services.errors import EmailTaken
 
 MIN_PASSWORD = 8
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
             user = await users.create_user(
                 session, args.email, read_password(args.password), is_admin=args.admin or None
             )
-        except users.EmailTakenError:
+        except EmailTaken:
             print(f"error: {args.email} already has an account", file=sys.stderr)
             return 1
         print(f"created user {user.id} {user.email}{' (admin)' if user.is_admin else ''}")

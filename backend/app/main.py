@@ -9,43 +9,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request, status
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, HTTPException, status
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import FileResponse, JSONResponse
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from fastapi.responses import FileResponse
 
+from app.api.errors import install_error_handlers
 from app.api.routes import admin, auth, chat, conversations, health, usage
+from app.context import build_context
 from app.core.config import Settings, get_settings
-from app.core.context import AppContext
-from app.core.db import create_engine, create_sessionmaker, ensure_sqlite_folder
-from app.core.errors import validation_error
+from app.core.db import ensure_sqlite_folder
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import ensure_schema
 from app.core.openapi import document_error_responses
 from app.core.shutdown import forward_stop_signals
-from app.llm import build_llm_service
-from app.services.chat import ChatService
-from app.services.ratelimit import RateLimits
 
 logger = logging.getLogger("app")
-
-
-def build_context(settings: Settings) -> AppContext:
-    engine = create_engine(settings)
-    sessionmaker = create_sessionmaker(engine)
-    llm = build_llm_service(settings)
-    return AppContext(
-        settings=settings,
-        engine=engine,
-        sessionmaker=sessionmaker,
-        llm=llm,
-        chat=ChatService(sessionmaker, llm, settings),
-        limits=RateLimits.from_settings(settings),
-        signing_key=settings.signing_key(),
-    )
 
 
 @asynccontextmanager
@@ -89,22 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (auth.router, conversations.router, chat.router, health.router, admin.router, usage.router):
         app.include_router(router, prefix="/api")
     document_error_responses(app)
-    app.add_exception_handler(RequestValidationError, validation_error)
-
-    @app.exception_handler(PoolTimeoutError)
-    async def overloaded(request: Request, exc: PoolTimeoutError) -> JSONResponse:
-        # Every database connection stayed busy for the pool's whole timeout: too much at once.
-        logger.warning("database pool exhausted on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            {"detail": "The server is overloaded right now. Please try again in a moment."},
-            status_code=503,
-            headers={"Retry-After": "10"},
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "Internal server error. It has been logged."}, status_code=500)
+    install_error_handlers(app)
 
     if settings.cors_origins:
         app.add_middleware(

@@ -9,14 +9,11 @@ from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.context import AppContext
+from app.context import AppContext
 from app.core.security import InvalidTokenError, decode_access_token
-from app.llm import LLMBusy
-from app.models import Conversation, User, utcnow
+from app.models import Conversation, User
 from app.schemas import MAX_ID, ChatIn, RegenerateIn
 from app.services.admissions import AdmissionTicket
-from app.services.ratelimit import RateLimited
-from app.services.usage import next_reset
 
 
 async def get_context(request: Request) -> AppContext:  # async: a plain def would run in the thread pool
@@ -117,10 +114,6 @@ ValidChatIn = Annotated[ChatIn, Depends(get_chat_input)]
 ValidRegenerateIn = Annotated[RegenerateIn, Depends(get_regenerate_input)]
 
 
-def rate_limited(exc: RateLimited) -> HTTPException:
-    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, exc.message, headers={"Retry-After": str(exc.retry_after)})
-
-
 async def admit(context: ContextDep) -> AsyncIterator[AdmissionTicket]:
     """Count this chat request as being admitted (replies already streaming yield to it) until it is ready."""
     ticket = context.chat.admissions.ticket()
@@ -136,35 +129,11 @@ Admitting = Annotated[AdmissionTicket, Depends(admit, scope="function")]
 
 # `_ticket` comes first so admission starts before the user is loaded (where a burst queues).
 async def chat_allowed(_ticket: Admitting, context: ContextDep, user: CurrentUser, session: SessionDep) -> User:
-    """Per-user rate limit and daily quota, checked before anything is stored."""
-    from app.services.chat import DailyQuotaExceeded
-
-    if context.chat.stopping.is_set():
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "The server is restarting. Please try again in a moment.",
-            headers={"Retry-After": "5"},
-        )
-    try:
-        context.llm.ensure_capacity()
-    except LLMBusy as exc:
-        raise HTTPException(exc.status_code, exc.message, headers={"Retry-After": "5"}) from exc
-    try:
-        await context.limits.hit_chat(user.id)
-        await context.chat.check_quota(session, user)
-    except RateLimited as exc:
-        raise rate_limited(exc) from exc
-    except DailyQuotaExceeded as exc:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"You reached your daily limit of {exc.args[0]} messages. It resets at midnight (UTC).",
-            headers={"Retry-After": str(_seconds_to_midnight())},
-        ) from exc
+    """Server state, per-user rate limit and daily quota, checked before anything is stored."""
+    context.chat.ensure_accepting()
+    await context.limits.hit_chat(user.id)
+    await context.chat.check_quota(session, user)
     return user
-
-
-def _seconds_to_midnight() -> int:
-    return max(1, int((next_reset() - utcnow()).total_seconds()))
 
 
 ChattingUser = Annotated[User, Depends(chat_allowed)]

@@ -1,31 +1,96 @@
-"""The HTTP side of server-sent events: keep-alive comments and stopping when the client leaves."""
+"""Server-sent events: the chat service's events framed as SSE, keep-alive comments, and stopping
+when the client leaves or stops reading."""
 
 from __future__ import annotations
 
+import json
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar, cast
 
 import anyio
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from app.core.errors import AppError
+from app.core.stall import StallTimeout
+from app.models import Message
+from app.schemas import MessageOut
+from app.services.events import ChatEvent, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
+
+logger = logging.getLogger("app.sse")
 PING = b": ping\n\n"
+STREAM_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
+E = TypeVar("E")
+
+# One encoder for every event: json.dumps with options builds a new encoder on each call.
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {_encode_json(data)}\n\n".encode()
+
+
+def token_event(text: str) -> bytes:
+    """`sse("token", {"text": text})`, for the one event sent per token: only the text is encoded."""
+    return f'event: token\ndata: {{"text":{_encode_json(text)}}}\n\n'.encode()
+
+
+def message_json(message: Message | None) -> dict[str, Any] | None:
+    return MessageOut.model_validate(message).model_dump(mode="json") if message is not None else None
+
+
+def error_payload(error: AppError) -> dict[str, Any]:
+    """The same `code` and message as the JSON error answers (app.api.errors)."""
+    payload: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.retry_after is not None:
+        payload["retry_after"] = error.retry_after
+    return payload
+
+
+def encode_chat_event(event: ChatEvent) -> bytes:
+    if type(event) is Token:  # first: one per token, the others once per reply
+        return token_event(event.text)
+    if isinstance(event, TurnStarted):
+        return sse(
+            "start", {"conversation_id": event.conversation_id, "user_message": message_json(event.user_message)}
+        )
+    if isinstance(event, TurnDone):
+        return sse("done", {"assistant_message": message_json(event.assistant_message)})
+    if isinstance(event, TurnFailed):
+        return sse("error", {**error_payload(event.error), "assistant_message": message_json(event.assistant_message)})
+    if isinstance(event, TitleChanged):
+        return sse("title", {"conversation_id": event.conversation_id, "title": event.title})
+    raise TypeError(f"not a chat event: {event!r}")
 
 
 class EventStreamResponse(StreamingResponse):
-    """Streams `events`; a `: ping` comment goes out after `heartbeat_s` of silence.
+    """Streams `events` encoded by `encode`; a `: ping` comment goes out after `heartbeat_s` of silence.
 
     The events are produced in the request's own task, straight into `send`: no queue or extra
     task per event (at 1,000 streams x 20 tokens/s, every hop per token is a visible share of a
     core). Two idle helper tasks wait meanwhile: one for the client to disconnect (which cancels
-    the events, so the producer's cleanup runs at once), one for the heartbeat.
+    the events, so the producer's cleanup runs at once), one for the heartbeat. A send that stays
+    blocked for `send_timeout_s` (a client that keeps the socket open but stopped reading) ends the
+    stream the same way; one stall timer serves every send, as for the model's chunks.
     """
 
     media_type = "text/event-stream"
 
-    def __init__(self, events: AsyncIterator[bytes], *, headers: dict[str, str], heartbeat_s: float) -> None:
-        super().__init__(events, headers=headers)
+    def __init__(
+        self,
+        events: AsyncIterator[E],
+        encode: Callable[[E], bytes],
+        *,
+        heartbeat_s: float,
+        send_timeout_s: float,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(cast(AsyncIterator[bytes], events), headers=headers or STREAM_HEADERS)
+        self.encode: Callable[[Any], bytes] = encode
         self.heartbeat_s = heartbeat_s
+        self.send_timeout_s = send_timeout_s
         self.last_sent = time.monotonic()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -36,18 +101,25 @@ class EventStreamResponse(StreamingResponse):
                 helpers.cancel_scope.cancel()
 
             heartbeat = anyio.CancelScope()
+            stall = StallTimeout(self.send_timeout_s)
+            encode = self.encode
             try:
                 await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
                 helpers.start_soon(watch_disconnect)
-                helpers.start_soon(self.send_heartbeats, send, heartbeat)
+                helpers.start_soon(self.send_heartbeats, send, heartbeat, helpers.cancel_scope)
                 async for event in self.body_iterator:
                     self.last_sent = time.monotonic()
-                    await send({"type": "http.response.body", "body": event, "more_body": True})
+                    with stall:
+                        await send({"type": "http.response.body", "body": encode(event), "more_body": True})
                 heartbeat.cancel()  # never a ping after the last message
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                with stall:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
             except OSError:  # the client went away (servers speaking ASGI 2.4 raise on send)
                 pass
+            except TimeoutError:
+                logger.info("event stream ended: the client stopped reading for %.0f s", self.send_timeout_s)
             finally:
+                stall.close()
                 # Close the producer now, not when garbage-collected, so a partial reply is saved at once.
                 aclose = getattr(self.body_iterator, "aclose", None)
                 if aclose is not None:
@@ -55,12 +127,23 @@ class EventStreamResponse(StreamingResponse):
                         await aclose()
                 helpers.cancel_scope.cancel()
 
-    async def send_heartbeats(self, send: Send, scope: anyio.CancelScope) -> None:
+    async def send_heartbeats(self, send: Send, scope: anyio.CancelScope, stream: anyio.CancelScope) -> None:
         with scope:
             while True:
                 quiet_for = time.monotonic() - self.last_sent
                 if quiet_for >= self.heartbeat_s:
                     self.last_sent = time.monotonic()
-                    await send({"type": "http.response.body", "body": PING, "more_body": True})
+                    with anyio.move_on_after(self.send_timeout_s) as sending:
+                        await send({"type": "http.response.body", "body": PING, "more_body": True})
+                    if sending.cancelled_caught:  # a client that stopped reading while the model thinks
+                        logger.info("event stream ended: the client stopped reading for %.0f s", self.send_timeout_s)
+                        stream.cancel()
+                        return
                     quiet_for = 0.0
                 await anyio.sleep(self.heartbeat_s - quiet_for)
+
+
+def chat_event_stream(
+    events: AsyncIterator[ChatEvent], *, heartbeat_s: float, send_timeout_s: float
+) -> EventStreamResponse:
+    return EventStreamResponse(events, encode_chat_event, heartbeat_s=heartbeat_s, send_timeout_s=send_timeout_s)

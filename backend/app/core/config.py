@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     chat_history_max_messages: int = Field(200, ge=2)
     system_prompt: str = "You are Conversa, a helpful, concise assistant. Answer in the language the user writes in."
     redis_url: str | None = None
+    redis_key_prefix: str = Field("conversa", pattern=r"^[A-Za-z0-9:_-]{1,64}$")  # every Redis key starts with it
+    # Replies already streaming pause at most this long while new chats are admitted (app.services.admissions).
+    admission_max_pause_ms: float = Field(500.0, ge=0, le=10_000)
+
+    # Server-sent events
+    sse_heartbeat_s: float = Field(15.0, gt=0)  # a `: ping` comment after this much silence
+    sse_send_timeout_s: float = Field(30.0, gt=0)  # a client that stops reading for this long loses the stream
 
     # Backups (python -m app.cli backup)
     backup_dir: Path | None = None  # default {data_dir}/backups

@@ -2,7 +2,7 @@
 
 FastAPI documents what each route declares; the errors every route can give (a body that is not
 JSON, too large, invalid; a missing or revoked token; an unexpected failure) come from
-dependencies and middleware, so they are added here, all with the `{"detail": ...}` body.
+dependencies and middleware, so they are added here, all with the `{"detail": ..., "code": ...}` body.
 """
 
 from __future__ import annotations
@@ -14,13 +14,19 @@ from fastapi import FastAPI
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "ErrorOut",
     "type": "object",
-    "required": ["detail"],
+    "required": ["detail", "code"],
     "properties": {
         "detail": {
             "title": "Detail",
             "description": "A sentence for a person, or (validation errors) the list of what is wrong.",
             "anyOf": [{"type": "string"}, {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}}],
-        }
+        },
+        "code": {
+            "title": "Code",
+            "description": "What went wrong, for programs: e.g. rate_limited, daily_quota, model_busy, model_timeout, "
+            "not_found, validation_error (docs/API.md lists them).",
+            "type": "string",
+        },
     },
 }
 ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}

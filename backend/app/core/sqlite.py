@@ -27,6 +27,18 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
+# The versions this adapter was read against, and what it relies on in them (a test fails when the
+# installed ones differ: re-read these, run tests/core/test_sqlite.py, then update the versions).
+CHECKED_AGAINST = {"sqlalchemy": "2.1.9", "aiosqlite": "0.22.1"}
+PRIVATE_PARTS_USED = (
+    "sqlalchemy AsyncAdapt_aiosqlite_cursor: __init__ attributes (_adapt_connection, _connection, _cursor, "
+    "_soft_closed_memoized, _rows), _async_soft_close, close, execute, executemany",
+    "sqlalchemy AsyncAdapt_aiosqlite_connection: _cursor_cls, _connection, _handle_exception, rollback, commit",
+    "sqlalchemy AsyncAdapt_aiosqlite_dbapi.connect returning an adapter whose _connection is the aiosqlite connection",
+    "aiosqlite Connection: _execute(function, *args) runs function in the connection's thread; _conn is the "
+    "sqlite3 connection; _connection is None once closed",
+)
+
 # What one statement leaves behind: description, rowcount, lastrowid, rows (None without a result set).
 _Outcome = tuple[Any, int, int | None, list[Any] | None]
 

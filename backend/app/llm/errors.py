@@ -2,36 +2,35 @@
 
 from __future__ import annotations
 
+from app.core.errors import AppError
 
-class LLMError(Exception):
+
+class LLMError(AppError):
     """The model could not answer; `code` and `status_code` say how the API reports it."""
 
     code = "model_error"
     status_code = 502
     default_message = "The AI model could not answer right now. Please try again."
 
-    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
-        super().__init__(message or self.default_message)
-        self.message = message or self.default_message
-        self.retry_after = retry_after
-
 
 class LLMRateLimited(LLMError):
-    code = "rate_limited"
+    code = "model_rate_limited"
     status_code = 429
     default_message = "The AI model is receiving too many requests. Please wait a moment and try again."
+    default_retry_after = 30.0
 
 
 class LLMTimeout(LLMError):
-    code = "timeout"
+    code = "model_timeout"
     status_code = 504
     default_message = "The AI model took too long to answer. Please try again."
 
 
 class LLMBusy(LLMError):
-    code = "busy"
+    code = "model_busy"
     status_code = 503
     default_message = "The local model is busy with other requests. Please try again in a moment."
+    default_retry_after = 5.0
 
 
 class LLMInternalError(LLMError):

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from app.core.config import Settings
+from app.core.stall import StallTimeout
 from app.llm.errors import LLMConfigError, LLMError, LLMRateLimited, LLMTimeout
 from app.llm.prompts import TITLE_INSTRUCTION, TITLE_MAX_CHARS
-from app.llm.stall import StallTimeout
 from app.llm.types import ChatTurn
 
 if TYPE_CHECKING:  # LangChain itself is imported on the first chat (with a remote provider)

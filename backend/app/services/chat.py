@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import anyio
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
-from app.llm import LLMBusy, LLMError, LLMInternalError, LLMService
+from app.core.errors import AppError
+from app.llm import LLMError, LLMInternalError, LLMService
 from app.llm.types import ChatTurn
 from app.models import DEFAULT_TITLE, Conversation, Message, User, utcnow
-from app.schemas import MessageOut
 from app.services.admissions import Admissions
 from app.services.conversations import (
     insert_conversation,
@@ -31,23 +30,13 @@ from app.services.conversations import (
     load_recent_history,
     touch_conversation,
 )
-from app.services.usage import messages_sent_today
+from app.services.errors import DailyQuotaExceeded, NothingToRegenerate, ServerStopping
+from app.services.events import ChatEvent, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
+from app.services.usage import messages_sent_today, seconds_to_reset
 
 logger = logging.getLogger("app.chat")
-HEARTBEAT_S = 15.0
 TITLE_WAIT_S = 10.0
-
-
-class NothingToRegenerateError(Exception):
-    pass
-
-
-class DailyQuotaExceeded(Exception):
-    pass
-
-
-class ServerStopping(LLMBusy):
-    default_message = "The server is restarting. The reply so far was saved; please try again in a moment."
+STOPPED_MID_REPLY = "The server is restarting. The reply so far was saved; please try again in a moment."
 
 
 @dataclass
@@ -65,18 +54,29 @@ class ChatService:
     sessionmaker: async_sessionmaker[AsyncSession]
     llm: LLMService
     settings: Settings
-    heartbeat_s: float = HEARTBEAT_S  # a `: ping` after this much silence on an event stream
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # set on SIGTERM (app.core.shutdown)
-    admissions: Admissions = field(default_factory=Admissions)
+    admissions: Admissions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admissions = Admissions(max_pause_s=self.settings.admission_max_pause_ms / 1000)
 
     # -- before the model ---------------------------------------------------------------------
+    def ensure_accepting(self) -> None:
+        """Refuse new turns once the server is stopping, or when the model cannot take another now."""
+        if self.stopping.is_set():
+            raise ServerStopping()
+        self.llm.ensure_capacity()
+
     async def check_quota(self, session: AsyncSession, user: User) -> None:
         limit = self.settings.user_daily_messages
         if not limit:
             return
         if await messages_sent_today(session, user.id) >= limit:
-            raise DailyQuotaExceeded(limit)
+            raise DailyQuotaExceeded(
+                f"You reached your daily limit of {limit} messages. It resets at midnight (UTC).",
+                retry_after=seconds_to_reset(),
+            )
 
     async def prepare_message(
         self, session: AsyncSession, user: User, conversation: Conversation | None, text: str
@@ -103,7 +103,7 @@ class ChatService:
             await session.execute(delete(Message).where(Message.id == recent[0].id))
             recent = recent[1:]
         if not recent or recent[0].role != "user":
-            raise NothingToRegenerateError()
+            raise NothingToRegenerate()
         question = recent[0]
         if new_text is not None:
             question.content = new_text
@@ -139,13 +139,17 @@ class ChatService:
     async def save_title(self, conversation_id: int, user_text: str, reply_text: str) -> str | None:
         title = await self.llm.generate_title(user_text, reply_text)
         async with self.sessionmaker() as session:
-            conversation = await session.get(Conversation, conversation_id)
-            # The person may have renamed it meanwhile: their title wins.
-            if conversation is None or conversation.title != DEFAULT_TITLE:
-                return None
-            conversation.title = title
+            # One statement: the person may have renamed (their title wins) or deleted it meanwhile.
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id, Conversation.title == DEFAULT_TITLE)
+                    .values(title=title)
+                ),
+            )
             await session.commit()
-        return title
+        return title if result.rowcount else None
 
     def start_title(self, turn: PreparedTurn, reply_text: str) -> asyncio.Task[str | None] | None:
         if not turn.needs_title or not reply_text:
@@ -163,9 +167,9 @@ class ChatService:
             async for delta in self.llm.stream_reply(turn.history):
                 parts.append(delta)
                 if self.stopping.is_set():
-                    raise ServerStopping(retry_after=5)
+                    raise ServerStopping(STOPPED_MID_REPLY)
                 await self.admissions.wait_turn()  # as in stream(): requests being admitted go first
-        except LLMError:
+        except AppError:
             await self.save_reply(turn.conversation_id, "".join(parts), "incomplete")
             raise
         text = "".join(parts)
@@ -175,55 +179,41 @@ class ChatService:
         self.start_title(turn, text)
         return reply
 
-    async def stream(self, turn: PreparedTurn) -> AsyncIterator[bytes]:
-        """Server-sent events: start, token*, then done (+ title) or error."""
-        yield sse("start", {"conversation_id": turn.conversation_id, "user_message": message_json(turn.user_message)})
+    async def stream(self, turn: PreparedTurn) -> AsyncIterator[ChatEvent]:
+        """The reply as events: started, token*, then done (+ title) or failed."""
+        yield TurnStarted(turn.conversation_id, turn.user_message)
         parts: list[str] = []
-        error: LLMError | None = None
+        error: AppError | None = None
         saved: Message | None = None
         finished = False
         try:
             async with contextlib.aclosing(self.llm.stream_reply(turn.history)) as deltas:
                 async for delta in deltas:
                     if self.stopping.is_set():
-                        raise ServerStopping(retry_after=5)
+                        raise ServerStopping(STOPPED_MID_REPLY)
                     parts.append(delta)
-                    yield token_event(delta)
+                    yield Token(delta)
                     # The first token is part of admission; later ones wait for the requests being admitted.
                     await self.admissions.wait_turn()
             finished = True
-        except LLMError as exc:
+        except AppError as exc:
             error = exc
         except Exception:  # anything unexpected still ends the stream with a clear event
             logger.exception("chat stream failed")
             error = LLMInternalError()
         finally:
-            # Runs on success, on error and when the client goes away (cancelled or closed): the
+            # Runs on success, on error and when the reader goes away (cancelled or closed): the
             # partial text must reach the database even while this task is being cancelled.
             status = "complete" if finished else "incomplete"
             with anyio.CancelScope(shield=True):
                 saved = await self.save_reply(turn.conversation_id, "".join(parts), status)
         if error is not None:
-            payload: dict[str, Any] = {
-                "code": error.code,
-                "message": error.message,
-                "assistant_message": message_json(saved),
-            }
-            if error.retry_after is not None:
-                payload["retry_after"] = error.retry_after
-            yield sse("error", payload)
+            yield TurnFailed(error, saved)
             return
         if saved is None:
-            yield sse(
-                "error",
-                {
-                    "code": "model_error",
-                    "message": "The AI model returned an empty answer. Please try again.",
-                    "assistant_message": None,
-                },
-            )
+            yield TurnFailed(LLMError("The AI model returned an empty answer. Please try again."), None)
             return
-        yield sse("done", {"assistant_message": message_json(saved)})
+        yield TurnDone(saved)
         title_task = self.start_title(turn, saved.content)
         if title_task is None:
             return
@@ -236,21 +226,4 @@ class ChatService:
         except Exception:  # the reply is done and saved: a failed title only loses the title event
             logger.exception("saving the conversation title failed")
         if title:
-            yield sse("title", {"conversation_id": turn.conversation_id, "title": title})
-
-
-def message_json(message: Message | None) -> dict[str, Any] | None:
-    return MessageOut.model_validate(message).model_dump(mode="json") if message is not None else None
-
-
-# One encoder for every event: json.dumps with options builds a new encoder on each call.
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def sse(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {_encode_json(data)}\n\n".encode()
-
-
-def token_event(text: str) -> bytes:
-    """`sse("token", {"text": text})`, for the one event sent per token: only the text is encoded."""
-    return f'event: token\ndata: {{"text":{_encode_json(text)}}}\n\n'.encode()
+            yield TitleChanged(turn.conversation_id, title)

@@ -12,13 +12,9 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from app.core.config import Settings
+from app.services.errors import RateLimited
 
-
-class RateLimited(Exception):
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
+__all__ = ["RateLimited", "RateLimits"]
 
 
 @dataclass
@@ -34,7 +30,7 @@ class RateLimits:
         if settings.redis_url:
             uri = settings.redis_url.replace("redis://", "async+redis://", 1)
             uri = uri.replace("rediss://", "async+rediss://", 1)
-            storage = storage_from_string(uri, key_prefix="conversa")
+            storage = storage_from_string(uri, key_prefix=settings.redis_key_prefix)
         else:
             storage = storage_from_string("async+memory://")
         assert isinstance(storage, Storage)  # the async+ schemes give the asyncio storages
@@ -55,18 +51,15 @@ class RateLimits:
     async def hit_chat(self, user_id: int) -> None:
         if not await self.limiter.hit(self.chat, "chat", str(user_id)):
             wait = await self.retry_after(self.chat, "chat", str(user_id))
-            raise RateLimited(f"Too many messages. Please wait {wait} s and try again.", wait)
+            raise RateLimited(f"Too many messages. Please wait {wait} s and try again.", retry_after=wait)
 
     async def check_login(self, email: str, ip: str) -> None:
         """Refuse while this email or this address has too many recent failed logins."""
         for item, key in ((self.login_email, email), (self.login_ip, ip)):
             if not await self.limiter.test(item, "login", key):
                 wait = await self.retry_after(item, "login", key)
-                raise RateLimited(f"Too many login attempts. Please wait {wait} s and try again.", wait)
+                raise RateLimited(f"Too many login attempts. Please wait {wait} s and try again.", retry_after=wait)
 
     async def record_failed_login(self, email: str, ip: str) -> None:
         await self.limiter.hit(self.login_email, "login", email)
         await self.limiter.hit(self.login_ip, "login", ip)
-
-    async def reset(self) -> None:
-        await self.storage.reset()

@@ -26,3 +26,8 @@ async def messages_sent_today(session: AsyncSession, user_id: int) -> int:
         .where(Conversation.user_id == user_id, Message.role == "user", Message.created_at >= start_of_day())
     )
     return sent or 0
+
+
+def seconds_to_reset() -> int:
+    """Whole seconds until the daily quota resets (at least 1)."""
+    return max(1, int((next_reset() - utcnow()).total_seconds()))

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import cast
+
+from sqlalchemy import Table, exists, insert, literal, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import hash_password_async, verify_password_async
-from app.models import User
+from app.models import User, utcnow
+from app.services.errors import EmailTaken
 
-
-class EmailTakenError(Exception):
-    pass
+_USERS = cast(Table, User.__table__)
+# Any fixed number: PostgreSQL advisory locks are named by integers.
+_FIRST_USER_LOCK = 727_401
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -19,19 +22,33 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def create_user(session: AsyncSession, email: str, password: str, *, is_admin: bool | None = None) -> User:
-    """Create a user; the first user of the instance becomes admin unless told otherwise."""
+    """Create a user; the first user of the instance becomes admin unless told otherwise.
+
+    "First" is decided inside the INSERT itself (`NOT EXISTS (SELECT 1 FROM users)`), so two sign-ups
+    racing on an empty database cannot both read "no users yet": SQLite runs the statement under its
+    write lock, and PostgreSQL takes an advisory lock first (its snapshots would let both see none).
+    """
     email = email.strip().lower()
     if await get_user_by_email(session, email) is not None:
-        raise EmailTakenError(email)
-    if is_admin is None:
-        is_admin = (await session.scalar(select(func.count()).select_from(User))) == 0
-    user = User(email=email, hashed_password=await hash_password_async(password), is_admin=is_admin)
-    session.add(user)
+        raise EmailTaken()
+    hashed = await hash_password_async(password)
+    if is_admin is None and session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FIRST_USER_LOCK})
+    admin = literal(is_admin) if is_admin is not None else ~exists(select(_USERS.c.id))
+    row = select(
+        literal(email), literal(hashed), literal(utcnow(), User.created_at.type), admin, literal(True), literal(0)
+    )
+    statement = insert(_USERS).from_select(
+        ["email", "hashed_password", "created_at", "is_admin", "is_active", "token_version"], row
+    )
     try:
+        user_id = (await session.execute(statement.returning(_USERS.c.id))).scalar_one()
         await session.commit()
     except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
         await session.rollback()
-        raise EmailTakenError(email) from exc
+        raise EmailTaken() from exc
+    user = await session.get(User, user_id)
+    assert user is not None
     return user
 
 

@@ -157,3 +157,14 @@ async def test_every_protected_route_requires_a_token(api: Api, app) -> None:  #
             assert response.status_code == 401, f"{method} {path} -> {response.status_code}"
             checked += 1
     assert checked >= 10
+
+
+async def test_sign_ups_racing_on_an_empty_database_make_exactly_one_admin(api: Api) -> None:
+    import asyncio
+
+    emails = [f"racer{i}@example.com" for i in range(6)]
+    responses = await asyncio.gather(
+        *(api.client.post("/api/auth/register", json={"email": e, "password": PASSWORD}) for e in emails)
+    )
+    assert [r.status_code for r in responses] == [201] * len(emails)
+    assert sum(r.json()["is_admin"] for r in responses) == 1

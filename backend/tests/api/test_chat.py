@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
@@ -212,12 +211,12 @@ async def test_daily_quota(app_factory: Any, make_settings: Any) -> None:
         assert (await client.post("/api/chat", headers=ana, json={"message": "hi"})).status_code == 200
         second = await client.post("/api/chat", headers=ana, json={"message": "again"})
     assert second.status_code == 429
+    assert second.json()["code"] == "daily_quota"
     assert "daily limit of 1" in second.json()["detail"]
 
 
 async def test_heartbeat_comment_while_the_model_is_quiet(app_factory: Any, make_settings: Any) -> None:
-    app = await app_factory(make_settings(fake_llm_delay_ms=40))
-    app.state.context.chat.heartbeat_s = 0.01
+    app = await app_factory(make_settings(fake_llm_delay_ms=40, sse_heartbeat_s=0.01))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         ana = await Api(client, app).user("ana@example.com")
         response = await client.post("/api/chat/stream", headers=ana, json={"message": "hi"})
@@ -235,8 +234,6 @@ async def test_client_disconnect_saves_the_partial_reply(live_server: Any) -> No
             "POST", "/api/chat/stream", headers=ana, json={"message": "long answer please"}
         ) as stream:
             async for line in stream.aiter_lines():
-                if line.startswith("event: start"):
-                    started = time.monotonic()
                 if line.startswith("event: token"):
                     tokens += 1
                     if tokens == 3:
@@ -253,7 +250,6 @@ async def test_client_disconnect_saves_the_partial_reply(live_server: Any) -> No
     assert reply["content"].startswith("You said:")
     # Generation stopped at the disconnect instead of running to the end of the reply.
     assert len(reply["content"].split()) < 20
-    assert time.monotonic() - started < 3
 
 
 async def test_a_busy_model_is_refused_before_anything_is_stored(api: Api, app: Any, alice: dict[str, str]) -> None:
@@ -266,6 +262,7 @@ async def test_a_busy_model_is_refused_before_anything_is_stored(api: Api, app: 
     for url in ("/api/chat", "/api/chat/stream"):
         response = await api.client.post(url, headers=alice, json={"message": "hi"})
         assert response.status_code == 503
+        assert response.json()["code"] == "model_busy"
         assert "busy" in response.json()["detail"]
         assert response.headers["retry-after"] == "5"
     assert (await api.client.get("/api/conversations", headers=alice)).json()["total"] == 0

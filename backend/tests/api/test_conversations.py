@@ -117,7 +117,7 @@ async def test_another_users_conversation_is_not_found_everywhere(
     for method, url, body in attempts:
         response = await api.client.request(method, url, headers=bob, json=body)
         assert response.status_code == 404, f"{method} {url}"
-        assert response.json() == {"detail": "Conversation not found"}
+        assert response.json() == {"detail": "Conversation not found", "code": "not_found"}
     # And nothing changed for alice.
     conversation = (await api.client.get(base, headers=alice)).json()
     assert conversation["title"] != "mine now"

@@ -90,7 +90,7 @@ async def test_serves_the_web_app_with_spa_fallback_but_never_for_api(
     assert deep.headers["cache-control"] == "no-cache"
     assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert api_missing.status_code == 404
-    assert api_missing.json() == {"detail": "Not Found"}
+    assert api_missing.json() == {"detail": "Not Found", "code": "not_found"}
     assert "root:" not in escape.text
     assert old_chunk.status_code == missing_file.status_code == 404
     assert head.status_code == 200

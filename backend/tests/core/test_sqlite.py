@@ -112,3 +112,16 @@ async def test_nothing_to_commit_or_roll_back_costs_no_trip(engine: AsyncEngine,
         await conn.commit()
         await conn.rollback()
     assert trips == ["_execute"]
+
+
+def test_the_adapter_was_checked_against_the_installed_libraries() -> None:
+    """app/core/sqlite.py reaches into private parts of SQLAlchemy and aiosqlite: an upgrade must re-check them."""
+    from importlib.metadata import version
+
+    from app.core.sqlite import CHECKED_AGAINST, PRIVATE_PARTS_USED
+
+    changed = {name: version(name) for name, checked in CHECKED_AGAINST.items() if version(name) != checked}
+    assert not changed, (
+        f"installed {changed} differ from the versions app/core/sqlite.py was checked against {CHECKED_AGAINST}. "
+        "Re-check what it uses: " + "; ".join(PRIVATE_PARTS_USED) + ". Then update CHECKED_AGAINST."
+    )

@@ -91,7 +91,7 @@ async def test_gemini_rate_limit_becomes_429_with_retry_after(gemini_api: Any, g
     )
     error = parse_sse(stream.text)[-1]
     assert error[0] == "error"
-    assert error[1]["code"] == "rate_limited"
+    assert error[1]["code"] == "model_rate_limited"
     messages = (await api.client.get(f"/api/conversations/{conversation_id}/messages", headers=headers)).json()["items"]
     assert [m["content"] for m in messages] == ["hi", "again"]  # the person's text is kept
 

@@ -112,7 +112,7 @@ async def test_admin_routes_refuse_non_admins_and_anonymous_callers(
         body = body_for(app, operation, ids)
         as_bob = await api.client.request(method, url_for(path, ids), headers=bob, json=body)
         assert as_bob.status_code == 403, (method, path, as_bob.text)
-        assert as_bob.json() == {"detail": "Only an administrator can do this."}
+        assert as_bob.json() == {"detail": "Only an administrator can do this.", "code": "forbidden"}
         anonymous = await api.client.request(method, url_for(path, ids), json=body)
         assert anonymous.status_code == 401, (method, path)
         assert anonymous.headers["www-authenticate"] == "Bearer"

@@ -239,7 +239,7 @@ async def test_kill_9_under_load_loses_nothing_acknowledged(server_factory: Any,
     for i in range(16):
         email = emails[i % len(emails)]
         workers.append(asyncio.create_task(chat_worker(server.url, email, tokens[email], i, ledger, stop)))
-    deadline = time.monotonic() + 8
+    deadline = time.monotonic() + 60  # the load is polled for; a loaded machine only takes longer
     while (len(ledger.user) < 150 or len(ledger.assistant) < 60) and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     server.signal(signal.SIGKILL)  # in the middle of the load: requests and streams in flight
@@ -338,7 +338,7 @@ async def test_sigterm_saves_partial_replies_and_exits_quickly(server_factory: A
     for seen in results:
         assert seen["events"][0] == "start"
         assert seen["events"][-1] == "error"
-        assert seen["error"]["code"] == "busy"
+        assert seen["error"]["code"] == "server_stopping"
         assert "restarting" in seen["error"]["message"]
         saved = seen["error"]["assistant_message"]
         assert saved["status"] == "incomplete"

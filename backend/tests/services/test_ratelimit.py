@@ -31,6 +31,17 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+@pytest.fixture
+async def redis_prefix(redis_url: str) -> Any:
+    """A key prefix of this test's own: it deletes only the keys it created (the Redis may be shared)."""
+    prefix = f"conversa-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    from limits.aio.storage import RedisStorage
+
+    storage = RedisStorage(redis_url.replace("redis://", "async+redis://", 1), key_prefix=prefix)
+    await storage.reset()  # deletes `{prefix}*` only
+
+
 async def test_chat_limit_in_memory(make_settings: Any) -> None:
     limits = RateLimits.from_settings(make_settings(chat_rate_limit="2/minute"))
     await limits.hit_chat(1)
@@ -41,8 +52,10 @@ async def test_chat_limit_in_memory(make_settings: Any) -> None:
     await limits.hit_chat(2)  # another user has their own budget
 
 
-async def test_limits_are_shared_through_redis(make_settings: Any, redis_url: str) -> None:
-    settings = make_settings(chat_rate_limit="3/minute", login_rate_limit="2/minute", redis_url=redis_url)
+async def test_limits_are_shared_through_redis(make_settings: Any, redis_url: str, redis_prefix: str) -> None:
+    settings = make_settings(
+        chat_rate_limit="3/minute", login_rate_limit="2/minute", redis_url=redis_url, redis_key_prefix=redis_prefix
+    )
     # Two app processes = two RateLimits over the same Redis.
     first, second = RateLimits.from_settings(settings), RateLimits.from_settings(settings)
     user_id = uuid.uuid4().int % 10**9
@@ -59,14 +72,17 @@ async def test_limits_are_shared_through_redis(make_settings: Any, redis_url: st
     assert "login attempts" in caught.value.message
 
 
-async def test_app_uses_redis_when_configured(app_factory: Any, make_settings: Any, redis_url: str) -> None:
+async def test_app_uses_redis_when_configured(
+    app_factory: Any, make_settings: Any, redis_url: str, redis_prefix: str
+) -> None:
     import httpx
 
     from tests.conftest import Api
 
-    app = await app_factory(make_settings(redis_url=redis_url, chat_rate_limit="1/minute"))
+    app = await app_factory(
+        make_settings(redis_url=redis_url, redis_key_prefix=redis_prefix, chat_rate_limit="1/minute")
+    )
     assert type(app.state.context.limits.storage).__name__ == "RedisStorage"
-    await app.state.context.limits.reset()  # user ids restart at 1 in every test: forget older runs
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         headers = await Api(client, app).user(f"{uuid.uuid4().hex}@example.com")
         assert (await client.post("/api/chat", headers=headers, json={"message": "hi"})).status_code == 200

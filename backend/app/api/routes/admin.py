@@ -33,11 +33,7 @@ async def list_users(_: AdminUser, session: SessionDep) -> list[UserOut]:
 @router.post("/users", status_code=status.HTTP_201_CREATED, responses={409: {}})
 async def create_user(body: AdminUserCreate, _: AdminUser, session: SessionDep) -> UserOut:
     """Create an account (works even when public sign-up is disabled)."""
-    try:
-        user = await users.create_user(session, body.email, body.password, is_admin=body.is_admin)
-    except users.EmailTakenError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, "An account with this email already exists.") from exc
-    return UserOut.model_validate(user)
+    return UserOut.model_validate(await users.create_user(session, body.email, body.password, is_admin=body.is_admin))
 
 
 @router.post("/users/{user_id}/disable", responses={404: {}, 409: {}})

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from app.api.deps import ContextDep, CurrentUser, SessionDep, client_ip, rate_limited
-from app.core.context import AppContext
+from app.api.deps import ContextDep, CurrentUser, SessionDep, client_ip
+from app.context import AppContext
 from app.core.security import create_access_token, verify_password_async
 from app.models import User
 from app.schemas import LoginIn, PasswordChangeIn, RegisterIn, TokenOut, UserOut
 from app.services import users
-from app.services.ratelimit import RateLimited
+from app.services.errors import SignupClosed
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -24,24 +24,15 @@ def issue_token(context: AppContext, user: User) -> TokenOut:
 async def register(body: RegisterIn, context: ContextDep, session: SessionDep) -> UserOut:
     """Create an account; the first account becomes the administrator."""
     if not context.settings.allow_signup:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "Sign-up is disabled on this server. Ask the administrator for an account."
-        )
-    try:
-        user = await users.create_user(session, body.email, body.password)
-    except users.EmailTakenError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, "An account with this email already exists.") from exc
-    return UserOut.model_validate(user)
+        raise SignupClosed()
+    return UserOut.model_validate(await users.create_user(session, body.email, body.password))
 
 
 @router.post("/login", responses={401: {}, 429: {}})
 async def login(body: LoginIn, request: Request, context: ContextDep, session: SessionDep) -> TokenOut:
     """Exchange email and password for an access token."""
     email, ip = body.email.lower(), client_ip(request)
-    try:
-        await context.limits.check_login(email, ip)
-    except RateLimited as exc:
-        raise rate_limited(exc) from exc
+    await context.limits.check_login(email, ip)
     user = await users.authenticate(session, email, body.password)
     if user is None:
         await context.limits.record_failed_login(email, ip)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, Response
 
 from app.api.deps import Admitting, ChattingUser, ContextDep, SessionDep, ValidChatIn, load_owned_conversation
-from app.api.sse import EventStreamResponse
-from app.core.context import AppContext
-from app.llm import LLMError
+from app.api.sse import EventStreamResponse, chat_event_stream
+from app.context import AppContext
 from app.models import Conversation, User
 from app.schemas import ChatIn, ChatOut, MessageOut
 from app.services.chat import PreparedTurn
@@ -18,11 +17,13 @@ router = APIRouter(prefix="/chat", tags=["chat"])
 EVENT_STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}}, "description": "Events: start, token, done, title, error"}
 }
-STREAM_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 
 
 def event_stream(context: AppContext, turn: PreparedTurn) -> EventStreamResponse:
-    return EventStreamResponse(context.chat.stream(turn), headers=STREAM_HEADERS, heartbeat_s=context.chat.heartbeat_s)
+    settings = context.settings
+    return chat_event_stream(
+        context.chat.stream(turn), heartbeat_s=settings.sse_heartbeat_s, send_timeout_s=settings.sse_send_timeout_s
+    )
 
 
 async def _prepare(body: ChatIn, user: User, context: AppContext, session: SessionDep) -> PreparedTurn:
@@ -39,11 +40,7 @@ async def chat(
     """Send a message and get the assistant's whole reply (the user's message is kept on errors)."""
     turn = await _prepare(body, user, context, session)
     ticket.done()  # admitted: the wait for the whole reply must not hold streaming replies back
-    try:
-        reply = await context.chat.reply(turn)
-    except LLMError as exc:
-        headers = {"Retry-After": str(int(exc.retry_after or 30))} if exc.status_code in (429, 503) else None
-        raise HTTPException(exc.status_code, exc.message, headers=headers) from exc
+    reply = await context.chat.reply(turn)
     return ChatOut(
         conversation_id=turn.conversation_id,
         user_message=MessageOut.model_validate(turn.user_message),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import ChattingUser, ContextDep, CurrentUser, OwnedConversation, SessionDep, ValidRegenerateIn
 from app.api.routes.chat import EVENT_STREAM_RESPONSES, event_stream
@@ -18,7 +18,6 @@ from app.schemas import (
     MessagePage,
 )
 from app.services import conversations as service
-from app.services.chat import NothingToRegenerateError
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -109,8 +108,4 @@ async def regenerate(
     conversation: OwnedConversation, body: ValidRegenerateIn, context: ContextDep, session: SessionDep, _: ChattingUser
 ) -> Response:
     """Answer the last user message again (optionally edited first), as an event stream."""
-    try:
-        turn = await context.chat.prepare_regenerate(session, conversation, body.message)
-    except NothingToRegenerateError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, "There is no message to answer in this conversation.") from exc
-    return event_stream(context, turn)
+    return event_stream(context, await context.chat.prepare_regenerate(session, conversation, body.message))

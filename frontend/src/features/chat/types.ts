@@ -12,7 +12,13 @@ export interface MessagePage {
   has_more: boolean;
 }
 
-export type StreamErrorCode = "rate_limited" | "timeout" | "model_error" | "busy" | "internal";
+export type StreamErrorCode =
+  | "model_rate_limited"
+  | "model_timeout"
+  | "model_error"
+  | "model_busy"
+  | "server_stopping"
+  | "internal";
 
 export type ChatStreamEvent =
   | { type: "start"; conversation_id: number; user_message: Message }

@@ -18,17 +18,23 @@ class StallTimeout:
     def __init__(self, limit: float) -> None:
         self.limit = limit
         self._loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None, "StallTimeout must be used inside a task"
-        self._task = task
+        # The task is the one that enters, not the one that built this: an async generator that
+        # builds it may later be advanced from another task, and only the waiting task may be cancelled.
+        self._task: asyncio.Task[object] | None = None
         self._waiting_since: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._cancelling = 0
         self._expired = False
 
     def __enter__(self) -> StallTimeout:
+        task = asyncio.current_task()
+        assert task is not None, "StallTimeout must be used inside a task"
+        if task is not self._task and self._timer is not None:  # a new task: the old timer would cancel the old one
+            self._timer.cancel()
+            self._timer = None
+        self._task = task
         self._waiting_since = self._loop.time()
-        self._cancelling = self._task.cancelling()
+        self._cancelling = task.cancelling()
         if self._timer is None:
             self._timer = self._loop.call_at(self._waiting_since + self.limit, self._check)
         return self
@@ -39,6 +45,7 @@ class StallTimeout:
         self._waiting_since = None
         if self._expired:
             self._expired = False
+            assert self._task is not None
             # Our own cancellation (and no one else's) becomes the TimeoutError, as in asyncio.timeout.
             if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
                 raise TimeoutError from exc
@@ -49,6 +56,7 @@ class StallTimeout:
             return
         due = self._waiting_since + self.limit
         if self._loop.time() >= due:
+            assert self._task is not None
             self._expired = True
             self._task.cancel()
         else:

@@ -1,0 +1,43 @@
+"""The composition root: what the app builds once at start-up and every request shares.
+
+It sits at the top of the package, above `core/`, `services/` and `llm/`, because it is the one
+place that knows all of them; `core/` stays the ground floor that imports nothing above it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.core.config import Settings
+from app.core.db import create_engine, create_sessionmaker
+from app.llm import LLMService, build_llm_service
+from app.services.chat import ChatService
+from app.services.ratelimit import RateLimits
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    llm: LLMService
+    chat: ChatService
+    limits: RateLimits
+    signing_key: str
+
+
+def build_context(settings: Settings) -> AppContext:
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    llm = build_llm_service(settings)
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        llm=llm,
+        chat=ChatService(sessionmaker, llm, settings),
+        limits=RateLimits.from_settings(settings),
+        signing_key=settings.signing_key(),
+    )

@@ -1,0 +1,45 @@
+"""What a reply in progress tells its reader, as plain typed events (the API layer encodes them as SSE)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.core.errors import AppError
+from app.models import Message
+
+
+@dataclass(slots=True, frozen=True)
+class TurnStarted:
+    """The user's message is stored (and the conversation exists): the reply is about to start."""
+
+    conversation_id: int
+    user_message: Message
+
+
+@dataclass(slots=True, frozen=True)
+class Token:
+    """The next piece of the reply's text."""
+
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
+class TurnDone:
+    assistant_message: Message
+
+
+@dataclass(slots=True, frozen=True)
+class TurnFailed:
+    """The reply ended early; whatever it had produced is saved as `assistant_message` (incomplete)."""
+
+    error: AppError
+    assistant_message: Message | None
+
+
+@dataclass(slots=True, frozen=True)
+class TitleChanged:
+    conversation_id: int
+    title: str
+
+
+ChatEvent = TurnStarted | Token | TurnDone | TurnFailed | TitleChanged
