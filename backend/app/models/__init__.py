@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -71,14 +73,25 @@ class Conversation(Base):
     title: Mapped[str] = mapped_column(String(200), nullable=False, default=DEFAULT_TITLE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # The leaf of the branch the person is looking at (no foreign key: the services keep it pointing
+    # at a message of this conversation, and a reader falls back to the newest leaf if it does not).
+    active_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        Index("ix_messages_parent_id", "parent_id"),
+        Index("ix_messages_conversation_parent", "conversation_id", "parent_id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)
+    # Null for a first message; always a message of the same conversation, inserted before this one
+    # (so ids grow from root to leaf). Migration 0002 enforces both in the database.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), nullable=True)
     role: Mapped[str] = mapped_column(String(16), nullable=False)
     content: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="complete")
@@ -86,5 +99,38 @@ class Message(Base):
         UTCDateTime, default=utcnow, server_default=func.current_timestamp(), nullable=False
     )
 
+    @property
+    def siblings(self) -> Siblings:
+        """The messages with the same parent (this one included), when a reader looked them up."""
+        known: Siblings | None = self.__dict__.get("_siblings")
+        return known if known is not None else Siblings((self.id,), 0)
 
-__all__ = ["DEFAULT_TITLE", "Base", "Conversation", "Message", "MessageRole", "MessageStatus", "User", "utcnow"]
+    @siblings.setter
+    def siblings(self, value: Siblings) -> None:
+        self.__dict__["_siblings"] = value
+
+
+@dataclass(frozen=True, slots=True)
+class Siblings:
+    """Ids of every message with the same parent in the conversation, oldest first, and this one's index."""
+
+    ids: tuple[int, ...]
+    index: int
+
+    @classmethod
+    def of(cls, message_id: int, ids: Sequence[int]) -> Siblings:
+        ordered = tuple(sorted(ids))
+        return cls(ordered, ordered.index(message_id))
+
+
+__all__ = [
+    "DEFAULT_TITLE",
+    "Base",
+    "Conversation",
+    "Message",
+    "MessageRole",
+    "MessageStatus",
+    "Siblings",
+    "User",
+    "utcnow",
+]

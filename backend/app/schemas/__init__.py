@@ -88,13 +88,38 @@ class ConversationPage(BaseModel):
     total: int
 
 
+class SiblingsOut(OrmModel):
+    ids: list[int]  # every message with the same parent, oldest first, this one included
+    index: int  # this message's position in `ids`
+
+
 class MessageOut(OrmModel):
     id: int
     conversation_id: int
+    parent_id: int | None
     role: Literal["user", "assistant"]
     content: str
     status: Literal["complete", "incomplete"]
     created_at: datetime
+    siblings: SiblingsOut
+
+
+class TreeNodeOut(OrmModel):
+    id: int
+    parent_id: int | None
+    role: Literal["user", "assistant"]
+    status: Literal["complete", "incomplete"]
+    created_at: datetime
+
+
+class TreeOut(BaseModel):
+    active_message_id: int | None
+    items: list[TreeNodeOut]
+    has_more: bool  # more nodes after the last one (page on with `after_id`)
+
+
+class ActiveIn(StrictModel):
+    message_id: int = Field(ge=1, le=MAX_ID)
 
 
 class MessagePage(BaseModel):
@@ -107,9 +132,19 @@ class ChatIn(StrictModel):
     conversation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     # The length cap is checked against MAX_MESSAGE_CHARS in a dependency (it is a setting).
     message: Annotated[str, StringConstraints(min_length=1), NoNul]
+    # Absent: answer under the conversation's active leaf. Given: the new message's parent (an
+    # assistant message of that conversation, or null for a new first message): that is an edit.
+    parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+    @property
+    def parent_given(self) -> bool:
+        return "parent_id" in self.model_fields_set
 
 
 class RegenerateIn(StrictModel):
+    # An assistant message to answer again (a new sibling), or a user message (its text edited with
+    # `message`, or answered again); absent: the active leaf's question.
+    message_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     message: Annotated[str, StringConstraints(min_length=1), NoNul] | None = None
 
 

@@ -14,24 +14,28 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import anyio
-from sqlalchemy import CursorResult, delete, update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.llm import LLMError, LLMInternalError, LLMService
 from app.llm.types import ChatTurn
-from app.models import DEFAULT_TITLE, Conversation, Message, User, utcnow
+from app.models import DEFAULT_TITLE, Conversation, Message, Siblings, User, utcnow
 from app.services.admissions import Admissions
-from app.services.conversations import (
-    insert_conversation,
-    insert_message,
-    last_messages,
-    load_recent_history,
-    touch_conversation,
-)
+from app.services.conversations import insert_conversation, insert_message, touch_conversation
 from app.services.errors import DailyQuotaExceeded, NothingToRegenerate, ServerStopping
 from app.services.events import ChatEvent, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
+from app.services.tree import (
+    MessageNotFound,
+    NotAnAnswer,
+    active_leaf,
+    attach_siblings,
+    child_ids,
+    leaf_under,
+    owned_message,
+    path_history,
+)
 from app.services.usage import messages_sent_today, seconds_to_reset
 
 logger = logging.getLogger("app.chat")
@@ -44,9 +48,10 @@ class PreparedTurn:
     """What a reply needs once the user's side is safely stored."""
 
     conversation_id: int
-    user_message: Message
-    history: list[ChatTurn]
+    user_message: Message  # the question the reply answers (committed: the reply goes under it)
+    history: list[ChatTurn]  # the active path up to the question, never a sibling branch
     needs_title: bool
+    reply_siblings: tuple[int, ...] = ()  # answers the question already has (a regenerate)
 
 
 @dataclass
@@ -79,62 +84,115 @@ class ChatService:
             )
 
     async def prepare_message(
-        self, session: AsyncSession, user: User, conversation: Conversation | None, text: str
+        self,
+        session: AsyncSession,
+        user: User,
+        conversation: Conversation | None,
+        text: str,
+        *,
+        parent_id: int | None = None,
+        parent_given: bool = False,
     ) -> PreparedTurn:
-        """Store the user's message (creating the conversation when needed) and load the history."""
+        """Store the user's message (creating the conversation when needed) and load the history.
+
+        Without `parent_given` the message goes under the active leaf; with it, under `parent_id`
+        (an assistant message of the conversation, or None for a new first message): an edit.
+        """
         now = utcnow()
         if conversation is None:
+            if parent_given and parent_id is not None:
+                raise MessageNotFound()  # a parent, but no conversation it could belong to
             conversation_id = await insert_conversation(session, user.id, now)
-            needs_title = True
-            history: list[ChatTurn] | None = [ChatTurn("user", text)]  # all it holds: no need to read it back
+            message = await insert_message(session, conversation_id, "user", text, "complete", now, None)
+            await session.commit()
+            # The active leaf is set when the reply is saved; until then the newest message is the leaf.
+            return PreparedTurn(conversation_id, message, [ChatTurn("user", text)], needs_title=True)
+        if parent_given:
+            if parent_id is not None and (await owned_message(session, conversation, parent_id)).role != "assistant":
+                raise NotAnAnswer()
+            parent = parent_id
         else:
-            conversation_id, needs_title, history = conversation.id, conversation.title == DEFAULT_TITLE, None
-            await touch_conversation(session, conversation_id, now)
-        message = await insert_message(session, conversation_id, "user", text, "complete", now)
+            # The pointer the services keep (no extra read on the hot path); computed only when unset.
+            parent = conversation.active_message_id
+            if parent is None:
+                parent = await active_leaf(session, conversation)
+        message = await insert_message(session, conversation.id, "user", text, "complete", now, parent)
+        await touch_conversation(session, conversation.id, now, active_id=message.id)
         await session.commit()
-        return await self._prepared(session, conversation_id, needs_title, message, history)
+        if parent_given:  # an edit: the original question is a sibling
+            message.siblings = Siblings.of(message.id, await child_ids(session, conversation.id, parent))
+        return await self._prepared(session, conversation, message)
 
     async def prepare_regenerate(
-        self, session: AsyncSession, conversation: Conversation, new_text: str | None
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        new_text: str | None,
+        message_id: int | None = None,
     ) -> PreparedTurn:
-        """Drop the last reply (and optionally rewrite the last question) before answering again."""
-        recent = await last_messages(session, conversation.id, 2)
-        if recent and recent[0].role == "assistant":
-            await session.execute(delete(Message).where(Message.id == recent[0].id))
-            recent = recent[1:]
-        if not recent or recent[0].role != "user":
+        """Answer a question again as a new sibling reply (nothing is deleted), or edit it first.
+
+        `message_id`: an assistant message (answer its question again) or a user message; absent:
+        the active leaf's question. With `new_text`, the question is edited: the new text becomes a
+        sibling of the original question, and the reply goes under it.
+        """
+        if message_id is not None:
+            target: Message | None = await owned_message(session, conversation, message_id)
+        else:
+            leaf = await active_leaf(session, conversation)
+            target = await session.get(Message, leaf) if leaf is not None else None
+        question = target
+        if target is not None and target.role == "assistant":
+            question = await session.get(Message, target.parent_id) if target.parent_id is not None else None
+        if question is None or question.role != "user":
             raise NothingToRegenerate()
-        question = recent[0]
+        now = utcnow()
         if new_text is not None:
-            question.content = new_text
-        conversation.updated_at = utcnow()
+            edited = await insert_message(
+                session, conversation.id, "user", new_text, "complete", now, question.parent_id
+            )
+            await touch_conversation(session, conversation.id, now, active_id=edited.id)
+            await session.commit()
+            edited.siblings = Siblings.of(edited.id, await child_ids(session, conversation.id, question.parent_id))
+            return await self._prepared(session, conversation, edited)
+        answers = await child_ids(session, conversation.id, question.id)
+        # While the new reply is written, the active path ends at its question.
+        await touch_conversation(session, conversation.id, now, active_id=question.id)
         await session.commit()
-        return await self._prepared(session, conversation.id, conversation.title == DEFAULT_TITLE, question)
+        await attach_siblings(session, conversation.id, [question])
+        return await self._prepared(session, conversation, question, reply_siblings=tuple(answers))
 
     async def _prepared(
         self,
         session: AsyncSession,
-        conversation_id: int,
-        needs_title: bool,
-        message: Message,
-        history: list[ChatTurn] | None = None,
+        conversation: Conversation,
+        question: Message,
+        reply_siblings: tuple[int, ...] = (),
     ) -> PreparedTurn:
-        if history is None:
-            history = await load_recent_history(session, conversation_id, self.settings.chat_history_max_messages)
-            # End the read transaction: the pooled connection must not stay checked out while the model answers.
-            await session.commit()
-        return PreparedTurn(conversation_id, message, history, needs_title)
+        history = await path_history(session, conversation.id, question.id, self.settings.chat_history_max_messages)
+        # End the read transaction: the pooled connection must not stay checked out while the model answers.
+        await session.commit()
+        return PreparedTurn(
+            conversation.id, question, history, conversation.title == DEFAULT_TITLE, reply_siblings=reply_siblings
+        )
 
     # -- after the model ----------------------------------------------------------------------
-    async def save_reply(self, conversation_id: int, text: str, status: str) -> Message | None:
-        if not text:
-            return None
+    async def save_reply(self, turn: PreparedTurn, text: str, status: str) -> Message | None:
+        """Store the reply under its question; it becomes the active leaf unless the person moved on."""
+        question = turn.user_message
         async with self.sessionmaker() as session:
             now = utcnow()
-            reply = await insert_message(session, conversation_id, "assistant", text, status, now)
-            await touch_conversation(session, conversation_id, now)
+            if not text:
+                if turn.reply_siblings:  # a regenerate that produced nothing: back to the answers there were
+                    leaf = await leaf_under(session, question.id)
+                    await touch_conversation(session, turn.conversation_id, now, active_id=leaf, if_active=question.id)
+                    await session.commit()
+                return None
+            reply = await insert_message(session, turn.conversation_id, "assistant", text, status, now, question.id)
+            await touch_conversation(session, turn.conversation_id, now, active_id=reply.id, if_active=question.id)
             await session.commit()
-            return reply
+        reply.siblings = Siblings.of(reply.id, (*turn.reply_siblings, reply.id))
+        return reply
 
     async def save_title(self, conversation_id: int, user_text: str, reply_text: str) -> str | None:
         title = await self.llm.generate_title(user_text, reply_text)
@@ -170,10 +228,10 @@ class ChatService:
                     raise ServerStopping(STOPPED_MID_REPLY)
                 await self.admissions.wait_turn()  # as in stream(): requests being admitted go first
         except AppError:
-            await self.save_reply(turn.conversation_id, "".join(parts), "incomplete")
+            await self.save_reply(turn, "".join(parts), "incomplete")
             raise
         text = "".join(parts)
-        reply = await self.save_reply(turn.conversation_id, text, "complete")
+        reply = await self.save_reply(turn, text, "complete")
         if reply is None:  # the model answered nothing at all
             raise LLMError("The AI model returned an empty answer. Please try again.")
         self.start_title(turn, text)
@@ -206,7 +264,7 @@ class ChatService:
             # partial text must reach the database even while this task is being cancelled.
             status = "complete" if finished else "incomplete"
             with anyio.CancelScope(shield=True):
-                saved = await self.save_reply(turn.conversation_id, "".join(parts), status)
+                saved = await self.save_reply(turn, "".join(parts), status)
         if error is not None:
             yield TurnFailed(error, saved)
             return

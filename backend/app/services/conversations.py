@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Table, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.llm.types import ChatTurn
-from app.models import DEFAULT_TITLE, Conversation, Message, User, utcnow
+from app.models import DEFAULT_TITLE, Conversation, Message, Siblings, User, utcnow
+from app.services.tree import MAX_DEPTH, active_leaf, path_messages
 
 
 def _like_pattern(text: str) -> str:
@@ -56,43 +56,10 @@ async def delete_conversation(session: AsyncSession, conversation: Conversation)
     await session.commit()
 
 
-async def message_page(
-    session: AsyncSession, conversation: Conversation, *, limit: int, before_id: int | None
-) -> tuple[list[Message], bool]:
-    statement = select(Message).where(Message.conversation_id == conversation.id)
-    if before_id is not None:
-        statement = statement.where(Message.id < before_id)
-    rows = list(await session.scalars(statement.order_by(Message.id.desc()).limit(limit + 1)))
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    rows.reverse()
-    return rows, has_more
-
-
 async def all_messages(session: AsyncSession, conversation: Conversation) -> list[Message]:
     return list(
         await session.scalars(select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id))
     )
-
-
-async def load_recent_history(session: AsyncSession, conversation_id: int, max_messages: int) -> list[ChatTurn]:
-    """The newest messages, oldest first; bounded so a turn costs the same in a long conversation."""
-    rows = await session.execute(
-        select(Message.role, Message.content)
-        .where(Message.conversation_id == conversation_id)
-        .order_by(Message.id.desc())
-        .limit(max_messages)
-    )
-    turns = [ChatTurn(role, content) for role, content in rows if content]  # type: ignore[arg-type]
-    turns.reverse()
-    return turns
-
-
-async def last_messages(session: AsyncSession, conversation_id: int, count: int = 2) -> list[Message]:
-    rows = await session.scalars(
-        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id.desc()).limit(count)
-    )
-    return list(rows)
 
 
 # The chat hot path writes with Core statements: an ORM flush of one new row costs ~4x the CPU,
@@ -109,11 +76,18 @@ async def insert_conversation(session: AsyncSession, user_id: int, when: datetim
 
 
 async def insert_message(
-    session: AsyncSession, conversation_id: int, role: str, content: str, status: str, when: datetime
+    session: AsyncSession,
+    conversation_id: int,
+    role: str,
+    content: str,
+    status: str,
+    when: datetime,
+    parent_id: int | None,
 ) -> Message:
-    """Store one message; the returned Message is a plain copy, not tracked by the session."""
+    """Store one message under `parent_id` (already committed); a plain copy, not tracked by the session."""
     values = {
         "conversation_id": conversation_id,
+        "parent_id": parent_id,
         "role": role,
         "content": content,
         "status": status,
@@ -123,10 +97,33 @@ async def insert_message(
     return Message(id=message_id, **values)
 
 
-async def touch_conversation(session: AsyncSession, conversation_id: int, when: datetime | None = None) -> None:
-    await session.execute(
-        update(Conversation).where(Conversation.id == conversation_id).values(updated_at=when or utcnow())
-    )
+async def touch_conversation(
+    session: AsyncSession,
+    conversation_id: int,
+    when: datetime | None = None,
+    *,
+    active_id: int | None = None,
+    if_active: int | None = None,
+) -> None:
+    """Mark activity; with `active_id`, make it the active leaf (only while `if_active` is, when given:
+    a reply that ends after the person switched branch must not pull them back)."""
+    values: dict[str, Any] = {"updated_at": when or utcnow()}
+    if active_id is not None:
+        values["active_message_id"] = (
+            active_id
+            if if_active is None
+            else case(
+                # Unset: a new conversation, whose first reply becomes its leaf.
+                (or_(Conversation.active_message_id.is_(None), Conversation.active_message_id == if_active), active_id),
+                else_=Conversation.active_message_id,
+            )
+        )
+    await session.execute(update(Conversation).where(Conversation.id == conversation_id).values(**values))
+
+
+async def active_path(session: AsyncSession, conversation: Conversation) -> list[Message]:
+    """The whole active path, root first (what the Markdown export and a share show)."""
+    return await path_messages(session, conversation.id, await active_leaf(session, conversation), MAX_DEPTH)
 
 
 def export_markdown(conversation: Conversation, messages: Sequence[Message]) -> str:
@@ -142,5 +139,12 @@ def export_json(conversation: Conversation, messages: Sequence[Message]) -> str:
     from app.schemas import ConversationOut, MessageOut
 
     payload = ConversationOut.model_validate(conversation).model_dump(mode="json")
+    # Every node of the tree, with its parent: a tool reading the export sees every branch.
+    payload["active_message_id"] = conversation.active_message_id
+    children: dict[int | None, list[int]] = {}
+    for message in messages:
+        children.setdefault(message.parent_id, []).append(message.id)
+    for message in messages:
+        message.siblings = Siblings.of(message.id, children[message.parent_id])
     payload["messages"] = [MessageOut.model_validate(m).model_dump(mode="json") for m in messages]
     return json.dumps(payload, ensure_ascii=False, indent=2)

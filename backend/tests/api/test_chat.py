@@ -127,16 +127,21 @@ async def test_stream_failure_midway_saves_the_partial_reply(api: Api, app: Any,
     assert [(m.role, m.status) for m in stored] == [("user", "complete"), ("assistant", "incomplete")]
 
 
-async def test_regenerate_replaces_the_last_reply(api: Api, app: Any, alice: dict[str, str]) -> None:
+async def test_regenerate_keeps_the_previous_reply_as_a_sibling(api: Api, app: Any, alice: dict[str, str]) -> None:
     first = (await api.client.post("/api/chat", headers=alice, json={"message": "question"})).json()
     conversation_id = first["conversation_id"]
     response = await api.client.post(f"/api/conversations/{conversation_id}/regenerate", headers=alice, json={})
     events = parse_sse(response.text)
     assert events[0][1]["user_message"]["id"] == first["user_message"]["id"]
     assert events[-1][0] in ("done", "title")
+    done = next(data for name, data in events if name == "done")["assistant_message"]
+    old_id = first["assistant_message"]["id"]
+    assert done["parent_id"] == first["user_message"]["id"]
+    assert done["siblings"] == {"ids": [old_id, done["id"]], "index": 1}
     stored = await stored_messages(app, conversation_id)
-    assert [m.role for m in stored] == ["user", "assistant"]
-    assert stored[1].id != first["assistant_message"]["id"]
+    assert [m.role for m in stored] == ["user", "assistant", "assistant"]  # nothing was deleted
+    page = (await api.client.get(f"/api/conversations/{conversation_id}/messages", headers=alice)).json()["items"]
+    assert [m["id"] for m in page] == [first["user_message"]["id"], done["id"]]  # the new reply is active
 
 
 async def test_edit_the_last_message_and_regenerate(api: Api, app: Any, alice: dict[str, str]) -> None:
@@ -146,13 +151,19 @@ async def test_edit_the_last_message_and_regenerate(api: Api, app: Any, alice: d
         f"/api/conversations/{conversation_id}/regenerate", headers=alice, json={"message": "edited text"}
     )
     events = parse_sse(response.text)
+    start = events[0][1]["user_message"]
+    assert start["siblings"] == {"ids": [first["user_message"]["id"], start["id"]], "index": 1}
     done = next(data for name, data in events if name == "done")
     assert "edited text" in done["assistant_message"]["content"]
     stored = await stored_messages(app, conversation_id)
     assert [(m.role, m.content.split("\n")[0]) for m in stored] == [
+        ("user", "original text"),
+        ("assistant", "You said: original text"),
         ("user", "edited text"),
         ("assistant", "You said: edited text"),
     ]
+    page = (await api.client.get(f"/api/conversations/{conversation_id}/messages", headers=alice)).json()["items"]
+    assert [m["content"].split("\n")[0] for m in page] == ["edited text", "You said: edited text"]
 
 
 async def test_regenerate_after_a_failure_answers_the_kept_message(api: Api, app: Any, alice: dict[str, str]) -> None:
@@ -162,7 +173,9 @@ async def test_regenerate_after_a_failure_answers_the_kept_message(api: Api, app
         f"/api/conversations/{conversation_id}/regenerate", headers=alice, json={"message": "works now"}
     )
     assert [name for name, _ in parse_sse(response.text)][-1] in ("done", "title")
-    assert [m.role for m in await stored_messages(app, conversation_id)] == ["user", "assistant"]
+    stored = await stored_messages(app, conversation_id)
+    # The failed question stays, as the edited one's sibling; the reply answers the edit.
+    assert [(m.role, m.parent_id) for m in stored] == [("user", None), ("user", None), ("assistant", stored[1].id)]
 
 
 async def test_regenerate_an_empty_conversation_is_a_conflict(api: Api, alice: dict[str, str]) -> None:

@@ -30,7 +30,9 @@ async def _prepare(body: ChatIn, user: User, context: AppContext, session: Sessi
     conversation: Conversation | None = None
     if body.conversation_id is not None:
         conversation = await load_owned_conversation(session, user, body.conversation_id)
-    return await context.chat.prepare_message(session, user, conversation, body.message)
+    return await context.chat.prepare_message(
+        session, user, conversation, body.message, parent_id=body.parent_id, parent_given=body.parent_given
+    )
 
 
 @router.post("", responses={404: {}, 413: {}, 429: {}, 502: {}, 503: {}, 504: {}})

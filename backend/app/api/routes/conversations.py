@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import ChattingUser, ContextDep, CurrentUser, OwnedConversation, SessionDep, ValidRegenerateIn
 from app.api.routes.chat import EVENT_STREAM_RESPONSES, event_stream
 from app.schemas import (
     MAX_ID,
+    ActiveIn,
     ConversationCreate,
     ConversationOut,
     ConversationPage,
     ConversationRename,
     MessageOut,
     MessagePage,
+    TreeNodeOut,
+    TreeOut,
 )
 from app.services import conversations as service
+from app.services import tree
+
+TREE_MAX_NODES = 5_000  # per page of GET .../tree
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -72,9 +78,48 @@ async def list_messages(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> MessagePage:
-    """A page of messages, oldest first; `before_id` pages back in time."""
-    items, has_more = await service.message_page(session, conversation, limit=limit, before_id=before_id)
+    """A page of the active path (first message -> active leaf), oldest first; `before_id` pages back along it."""
+    items, has_more = await tree.active_page(session, conversation, limit=limit, before_id=before_id)
     return MessagePage(items=[MessageOut.model_validate(m) for m in items], has_more=has_more)
+
+
+@router.put("/{conversation_id}/active", responses={404: {}})
+async def set_active_branch(
+    body: ActiveIn,
+    conversation: OwnedConversation,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> MessagePage:
+    """Show the branch through `message_id` (its newest leaf), for every browser; returns its last page."""
+    await tree.set_active(session, conversation, body.message_id)
+    items, has_more = await tree.active_page(session, conversation, limit=limit, before_id=None)
+    return MessagePage(items=[MessageOut.model_validate(m) for m in items], has_more=has_more)
+
+
+@router.get("/{conversation_id}/tree", responses={404: {}})
+async def conversation_tree(
+    conversation: OwnedConversation,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=TREE_MAX_NODES)] = TREE_MAX_NODES,
+    after_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> TreeOut:
+    """Every message of the conversation without its text, by id, for a tree view (paged with `after_id`)."""
+    items, has_more = await tree.tree_page(session, conversation, limit=limit, after_id=after_id)
+    return TreeOut(
+        active_message_id=await tree.active_leaf(session, conversation),
+        items=[TreeNodeOut.model_validate(m) for m in items],
+        has_more=has_more,
+    )
+
+
+@router.delete(
+    "/{conversation_id}/messages/{message_id}", status_code=status.HTTP_204_NO_CONTENT, responses={404: {}, 409: {}}
+)
+async def delete_branch(
+    conversation: OwnedConversation, message_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep
+) -> None:
+    """Delete a message and every message below it; the active branch moves to a sibling's if it ran through it."""
+    await tree.delete_branch(session, conversation, message_id)
 
 
 @router.get(
@@ -85,13 +130,13 @@ async def list_messages(
 async def export_conversation(
     conversation: OwnedConversation, session: SessionDep, format: Literal["markdown", "json"] = "markdown"
 ) -> Response:
-    """Download the whole conversation as Markdown or JSON."""
-    messages = await service.all_messages(session, conversation)
+    """Download the conversation: Markdown follows the active branch, JSON has every message with its parent."""
     if format == "json":
+        messages = await service.all_messages(session, conversation)
         body, media_type, extension = service.export_json(conversation, messages), "application/json", "json"
     else:
         body, media_type, extension = (
-            service.export_markdown(conversation, messages),
+            service.export_markdown(conversation, await service.active_path(session, conversation)),
             "text/markdown; charset=utf-8",
             "md",
         )
@@ -107,5 +152,6 @@ async def export_conversation(
 async def regenerate(
     conversation: OwnedConversation, body: ValidRegenerateIn, context: ContextDep, session: SessionDep, _: ChattingUser
 ) -> Response:
-    """Answer the last user message again (optionally edited first), as an event stream."""
-    return event_stream(context, await context.chat.prepare_regenerate(session, conversation, body.message))
+    """Answer a question again as a new sibling reply (optionally edited first), as an event stream."""
+    turn = await context.chat.prepare_regenerate(session, conversation, body.message, body.message_id)
+    return event_stream(context, turn)

@@ -1,0 +1,208 @@
+"""Conversation trees: the active path, siblings, switching branches and deleting one.
+
+Every message has a parent in its conversation (null for a first message) and is inserted after
+it, so ids grow from the root to each leaf and a path read by walking up, sorted by id, is in
+order. Reading a path is a recursive walk up from one message, bounded by the number of messages
+wanted: its cost depends on the page or history size, never on how big the tree is.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, delete, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import AppError
+from app.llm.types import ChatTurn
+from app.models import Conversation, Message, Siblings
+
+_MESSAGES = cast(Table, Message.__table__)
+# A walk down (newest child at each step) stops here at the latest: no real conversation is deeper.
+MAX_DEPTH = 1_000_000
+
+
+class MessageNotFound(AppError):
+    code = "not_found"
+    status_code = 404
+    default_message = "Message not found"
+
+
+class NotAnAnswer(AppError):
+    code = "invalid_parent"
+    status_code = 422
+    default_message = "parent_id must be an assistant message (or null for a new first message)."
+
+
+class OnlyRoot(AppError):
+    code = "only_root"
+    status_code = 409
+    default_message = "This is the conversation's only first message: delete the conversation instead."
+
+
+def _ancestors(start: Any, conversation_id: int, count: int) -> Any:
+    """A recursive CTE of `start` and up to `count - 1` of its ancestors: (id, parent_id, depth)."""
+    m = _MESSAGES
+    base = (
+        select(m.c.id, m.c.parent_id, literal(1).label("depth"))
+        .where(m.c.id == start, m.c.conversation_id == conversation_id)
+        .cte("path", recursive=True)
+    )
+    parent = m.alias("parent")
+    step = (
+        select(parent.c.id, parent.c.parent_id, (base.c.depth + 1).label("depth"))
+        .join(base, parent.c.id == base.c.parent_id)
+        .where(base.c.depth < count)
+    )
+    return base.union_all(step)
+
+
+async def path_messages(session: AsyncSession, conversation_id: int, end_id: int | None, count: int) -> list[Message]:
+    """`end_id` and up to `count - 1` of its ancestors, oldest first."""
+    if end_id is None or count <= 0:
+        return []
+    path = _ancestors(end_id, conversation_id, count)
+    rows = await session.scalars(select(Message).join(path, Message.id == path.c.id).order_by(Message.id))
+    return list(rows)
+
+
+async def active_leaf(session: AsyncSession, conversation: Conversation) -> int | None:
+    """The leaf the person looks at; the newest message if the pointer is missing or stale."""
+    if conversation.active_message_id is not None:
+        exists = await session.scalar(
+            select(Message.id).where(
+                Message.id == conversation.active_message_id, Message.conversation_id == conversation.id
+            )
+        )
+        if exists is not None:
+            return conversation.active_message_id
+    newest = await session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation.id))
+    return await leaf_under(session, newest) if newest is not None else None
+
+
+async def active_page(
+    session: AsyncSession, conversation: Conversation, *, limit: int, before_id: int | None
+) -> tuple[list[Message], bool]:
+    """A page of the active path (root -> active leaf), oldest first; `before_id` pages back along it."""
+    if before_id is None:
+        end = await active_leaf(session, conversation)
+    else:
+        end = await session.scalar(
+            select(Message.parent_id).where(Message.id == before_id, Message.conversation_id == conversation.id)
+        )
+    rows = await path_messages(session, conversation.id, end, limit + 1)
+    has_more = len(rows) > limit
+    page = rows[-limit:] if has_more else rows
+    await attach_siblings(session, conversation.id, page)
+    return page, has_more
+
+
+async def path_history(session: AsyncSession, conversation_id: int, end_id: int, max_messages: int) -> list[ChatTurn]:
+    """The turns the model sees: `end_id` and its ancestors, never a sibling branch; oldest first."""
+    path = _ancestors(end_id, conversation_id, max_messages)
+    rows = await session.execute(
+        select(Message.role, Message.content).join(path, Message.id == path.c.id).order_by(Message.id)
+    )
+    return [ChatTurn(role, content) for role, content in rows if content]  # type: ignore[arg-type]
+
+
+def _children_of(conversation_id: int, parent_ids: Iterable[int | None]) -> Select[int, int | None]:
+    parents = set(parent_ids)
+    real = [p for p in parents if p is not None]
+    conditions = []
+    if real:
+        conditions.append(Message.parent_id.in_(real))
+    if None in parents:
+        conditions.append(Message.parent_id.is_(None))
+    condition = conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
+    return select(Message.id, Message.parent_id).where(Message.conversation_id == conversation_id, condition)
+
+
+async def attach_siblings(session: AsyncSession, conversation_id: int, messages: Sequence[Message]) -> None:
+    """Fill `message.siblings` for a page with one query."""
+    if not messages:
+        return
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for child_id, parent_id in await session.execute(_children_of(conversation_id, (m.parent_id for m in messages))):
+        children[parent_id].append(child_id)
+    for message in messages:
+        message.siblings = Siblings.of(message.id, children[message.parent_id] or [message.id])
+
+
+async def child_ids(session: AsyncSession, conversation_id: int, parent_id: int | None) -> list[int]:
+    rows = await session.execute(_children_of(conversation_id, [parent_id]))
+    return sorted(child_id for child_id, _ in rows)
+
+
+async def leaf_under(session: AsyncSession, message_id: int) -> int:
+    """The leaf reached from `message_id` by following the newest child (highest id) at each step."""
+    m = _MESSAGES
+    down = select(literal(message_id).label("id"), literal(0).label("depth")).cte("down", recursive=True)
+    child = m.alias("child")
+    newest_child = select(func.max(child.c.id)).where(child.c.parent_id == down.c.id).scalar_subquery()
+    step = select(newest_child.label("id"), (down.c.depth + 1).label("depth")).where(
+        down.c.id.is_not(None), down.c.depth < MAX_DEPTH
+    )
+    walk = down.union_all(step)
+    leaf = await session.scalar(select(walk.c.id).where(walk.c.id.is_not(None)).order_by(walk.c.depth.desc()).limit(1))
+    return int(leaf) if leaf is not None else message_id
+
+
+async def owned_message(session: AsyncSession, conversation: Conversation, message_id: int) -> Message:
+    message = await session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation.id:
+        raise MessageNotFound()
+    return message
+
+
+async def set_active(session: AsyncSession, conversation: Conversation, message_id: int) -> int:
+    """Show the branch through `message_id` (its newest leaf); persisted for every browser and instance."""
+    await owned_message(session, conversation, message_id)
+    leaf = await leaf_under(session, message_id)
+    conversation.active_message_id = leaf
+    await session.commit()
+    return leaf
+
+
+async def _is_on_path(session: AsyncSession, conversation_id: int, ancestor_id: int, leaf_id: int | None) -> bool:
+    if leaf_id is None:
+        return False
+    path = _ancestors(leaf_id, conversation_id, MAX_DEPTH)
+    return await session.scalar(select(path.c.id).where(path.c.id == ancestor_id)) is not None
+
+
+async def delete_branch(session: AsyncSession, conversation: Conversation, message_id: int) -> None:
+    """Remove a message and everything below it; the active leaf moves to a surviving branch if needed."""
+    target = await owned_message(session, conversation, message_id)
+    siblings = [i for i in await child_ids(session, conversation.id, target.parent_id) if i != target.id]
+    if target.parent_id is None and not siblings:
+        raise OnlyRoot()
+    active = await active_leaf(session, conversation)
+    moves = await _is_on_path(session, conversation.id, target.id, active)
+    m = _MESSAGES
+    below = select(m.c.id).where(m.c.id == target.id).cte("below", recursive=True)
+    child = m.alias("child")
+    below = below.union_all(select(child.c.id).join(below, child.c.parent_id == below.c.id))
+    # Explicit, not only the foreign key's cascade: a SQLite file opened without the pragma still loses it all.
+    await session.execute(delete(Message).where(Message.id.in_(select(below.c.id))))
+    if moves:
+        # The nearest older sibling's branch, else the newest one, else the parent itself.
+        older = [i for i in siblings if i < target.id]
+        if siblings:
+            conversation.active_message_id = await leaf_under(session, older[-1] if older else siblings[-1])
+        else:
+            conversation.active_message_id = target.parent_id
+    await session.commit()
+
+
+async def tree_page(
+    session: AsyncSession, conversation: Conversation, *, limit: int, after_id: int | None
+) -> tuple[list[Message], bool]:
+    """Every node without content, by id, `limit` at a time."""
+    statement = select(Message).where(Message.conversation_id == conversation.id)
+    if after_id is not None:
+        statement = statement.where(Message.id > after_id)
+    rows = list(await session.scalars(statement.order_by(Message.id).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
