@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -41,3 +42,112 @@ async def test_a_broken_migration_stops_start_up() -> None:
     with pytest.raises(RuntimeError, match="Database migration failed"):
         await ensure_schema(engine, url)
     await engine.dispose()
+
+
+def alembic_upgrade(url: str, revision: str) -> None:
+    from alembic.config import Config
+
+    from alembic import command
+
+    config = Config(str(BACKEND_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(BACKEND_DIR / "alembic"))
+    config.attributes["database_url"] = url
+    command.upgrade(config, revision)
+
+
+@pytest.fixture
+def empty_database_url(database_url: str, tmp_path: Path) -> Any:
+    """A database of its own (a file, or a throwaway PostgreSQL database beside the test one)."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+        return
+    import asyncio
+
+    from sqlalchemy.engine import make_url
+
+    name = f"{make_url(database_url).database}_migration"
+
+    async def run(statement: str) -> None:
+        engine = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}"'))
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}"'))
+
+
+def test_0002_turns_every_existing_conversation_into_a_chain(empty_database_url: str) -> None:
+    import asyncio
+
+    url = empty_database_url
+    alembic_upgrade(url, "0001")
+
+    async def populate() -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO users (id, email, hashed_password, created_at, is_admin, is_active, token_version) "
+                    "VALUES (1, 'a@example.com', 'x', CURRENT_TIMESTAMP, true, true, 0)"
+                )
+            )
+            for conversation in (1, 2, 3):
+                await connection.execute(
+                    text(
+                        "INSERT INTO conversations (id, user_id, title, created_at, updated_at) "
+                        "VALUES (:id, 1, 't', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": conversation},
+                )
+            # Interleaved ids across conversations 1 and 2; conversation 3 stays empty.
+            for message_id, conversation, role in [
+                (1, 1, "user"), (2, 2, "user"), (3, 1, "assistant"), (4, 2, "assistant"), (5, 1, "user"),
+                (6, 1, "assistant"), (7, 2, "user"),
+            ]:  # fmt: skip
+                await connection.execute(
+                    text(
+                        "INSERT INTO messages (id, conversation_id, role, content, status, created_at) "
+                        "VALUES (:id, :c, :role, :content, 'complete', CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": message_id, "c": conversation, "role": role, "content": f"m{message_id}"},
+                )
+        await engine.dispose()
+
+    async def read() -> tuple[list[tuple[int, int | None]], list[tuple[int, int | None]]]:
+        engine = create_async_engine(url)
+        async with engine.connect() as connection:
+            messages = (await connection.execute(text("SELECT id, parent_id FROM messages ORDER BY id"))).all()
+            active = (
+                await connection.execute(text("SELECT id, active_message_id FROM conversations ORDER BY id"))
+            ).all()
+        await engine.dispose()
+        return [tuple(row) for row in messages], [tuple(row) for row in active]  # type: ignore[misc]
+
+    asyncio.run(populate())
+    alembic_upgrade(url, "head")
+    messages, active = asyncio.run(read())
+    assert messages == [(1, None), (2, None), (3, 1), (4, 2), (5, 3), (6, 5), (7, 4)]
+    assert active == [(1, 6), (2, 7), (3, None)]
+
+
+async def test_0002_history_reads_back_the_same_through_the_app(app_factory: Any, make_settings: Any) -> None:
+    """The active path of a migrated chain is the whole conversation, oldest first, as before."""
+    import httpx
+
+    from tests.conftest import Api
+
+    app = await app_factory(make_settings())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        api = Api(client, app)
+        headers = await api.user("ana@example.com")
+        first = (await client.post("/api/chat", headers=headers, json={"message": "one"})).json()
+        conversation_id = first["conversation_id"]
+        await client.post("/api/chat", headers=headers, json={"message": "two", "conversation_id": conversation_id})
+        # What 0002 does to an old database: every parent from the previous id, the newest active.
+        async with app.state.context.engine.begin() as connection:
+            await connection.execute(text("UPDATE conversations SET active_message_id = NULL"))
+        items = (await client.get(f"/api/conversations/{conversation_id}/messages", headers=headers)).json()["items"]
+    assert [m["content"].split("\n")[0] for m in items] == ["one", "You said: one", "two", "You said: two"]

@@ -1,0 +1,269 @@
+"""Conversation trees: edit any question, regenerate any reply, switch branches, never lose a version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from tests.conftest import Api, parse_sse
+
+
+async def chat(api: Api, headers: dict[str, str], message: str, **body: Any) -> dict[str, Any]:
+    response = await api.client.post("/api/chat", headers=headers, json={"message": message, **body})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def path(api: Api, headers: dict[str, str], conversation_id: int, **params: Any) -> list[dict[str, Any]]:
+    response = await api.client.get(f"/api/conversations/{conversation_id}/messages", headers=headers, params=params)
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def texts(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["content"].split("\n")[0].removeprefix("You said: ") for m in messages]
+
+
+async def three_turns(api: Api, headers: dict[str, str]) -> tuple[int, list[dict[str, Any]]]:
+    first = await chat(api, headers, "q1")
+    conversation_id = first["conversation_id"]
+    second = await chat(api, headers, "q2", conversation_id=conversation_id)
+    third = await chat(api, headers, "q3", conversation_id=conversation_id)
+    return conversation_id, [first, second, third]
+
+
+async def test_messages_carry_parent_and_siblings(api: Api, alice: dict[str, str]) -> None:
+    conversation_id, turns = await three_turns(api, alice)
+    messages = await path(api, alice, conversation_id)
+    assert texts(messages) == ["q1", "q1", "q2", "q2", "q3", "q3"]
+    assert messages[0]["parent_id"] is None
+    for parent, child in zip(messages, messages[1:], strict=False):
+        assert child["parent_id"] == parent["id"]
+    assert all(m["siblings"] == {"ids": [m["id"]], "index": 0} for m in messages)
+    assert turns[2]["assistant_message"]["siblings"] == {"ids": [turns[2]["assistant_message"]["id"]], "index": 0}
+
+
+@pytest.mark.parametrize("which", [0, 1, 2], ids=["first", "middle", "last"])
+async def test_edit_a_question_makes_a_sibling_branch(api: Api, alice: dict[str, str], which: int) -> None:
+    conversation_id, turns = await three_turns(api, alice)
+    original = turns[which]["user_message"]
+    edited = await chat(api, alice, "edited", conversation_id=conversation_id, parent_id=original["parent_id"])
+    question = edited["user_message"]
+    assert question["parent_id"] == original["parent_id"]
+    assert question["siblings"] == {"ids": [original["id"], question["id"]], "index": 1}
+    messages = await path(api, alice, conversation_id)
+    assert texts(messages) == [*["q1", "q1", "q2", "q2"][: 2 * which], "edited", "edited"]
+    # The original is still there: switching back shows the whole old branch.
+    switched = await api.client.put(
+        f"/api/conversations/{conversation_id}/active", headers=alice, json={"message_id": original["id"]}
+    )
+    assert switched.status_code == 200
+    assert texts(switched.json()["items"]) == ["q1", "q1", "q2", "q2", "q3", "q3"]
+    assert texts(await path(api, alice, conversation_id)) == ["q1", "q1", "q2", "q2", "q3", "q3"]
+
+
+async def test_regenerate_an_old_reply_and_switch_back(api: Api, alice: dict[str, str]) -> None:
+    conversation_id, turns = await three_turns(api, alice)
+    old = turns[0]["assistant_message"]
+    response = await api.client.post(
+        f"/api/conversations/{conversation_id}/regenerate", headers=alice, json={"message_id": old["id"]}
+    )
+    events = parse_sse(response.text)
+    assert events[0][1]["user_message"]["id"] == turns[0]["user_message"]["id"]
+    new = next(data for name, data in events if name == "done")["assistant_message"]
+    assert new["siblings"] == {"ids": [old["id"], new["id"]], "index": 1}
+    assert [m["id"] for m in await path(api, alice, conversation_id)] == [turns[0]["user_message"]["id"], new["id"]]
+    back = await api.client.put(
+        f"/api/conversations/{conversation_id}/active", headers=alice, json={"message_id": old["id"]}
+    )
+    assert texts(back.json()["items"]) == ["q1", "q1", "q2", "q2", "q3", "q3"]
+    assert back.json()["items"][1]["siblings"] == {"ids": [old["id"], new["id"]], "index": 0}
+
+
+async def test_the_chosen_branch_survives_a_reload_and_a_restart(
+    app_factory: Any, make_settings: Any, api: Api, alice: dict[str, str]
+) -> None:
+    conversation_id, turns = await three_turns(api, alice)
+    await chat(api, alice, "edited", conversation_id=conversation_id, parent_id=turns[1]["user_message"]["parent_id"])
+    await api.client.put(
+        f"/api/conversations/{conversation_id}/active",
+        headers=alice,
+        json={"message_id": turns[1]["user_message"]["id"]},
+    )
+    other = await app_factory(make_settings())  # another instance on the same database
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://test") as client:
+        again = Api(client, other)
+        token = await again.login("alice@example.com")
+        assert texts(await path(again, token, conversation_id)) == ["q1", "q1", "q2", "q2", "q3", "q3"]
+
+
+async def test_a_new_turn_becomes_active_and_follow_ups_go_under_it(api: Api, alice: dict[str, str]) -> None:
+    conversation_id, turns = await three_turns(api, alice)
+    await chat(api, alice, "branch", conversation_id=conversation_id, parent_id=turns[0]["assistant_message"]["id"])
+    follow = await chat(api, alice, "follow-up", conversation_id=conversation_id)  # no parent: the active leaf
+    assert texts(await path(api, alice, conversation_id)) == ["q1", "q1", "branch", "branch", "follow-up", "follow-up"]
+    assert follow["user_message"]["siblings"]["ids"] == [follow["user_message"]["id"]]
+
+
+async def test_paging_back_follows_the_active_path(api: Api, alice: dict[str, str]) -> None:
+    conversation_id, turns = await three_turns(api, alice)
+    await chat(api, alice, "edited", conversation_id=conversation_id, parent_id=turns[1]["assistant_message"]["id"])
+    last = await api.client.get(f"/api/conversations/{conversation_id}/messages?limit=3", headers=alice)
+    page = last.json()
+    assert page["has_more"] is True
+    assert texts(page["items"]) == ["q2", "edited", "edited"]
+    older = await path(api, alice, conversation_id, limit=3, before_id=page["items"][0]["id"])
+    assert texts(older) == ["q1", "q1", "q2"]
+
+
+async def test_the_model_sees_only_the_active_path(api: Api, app: Any, alice: dict[str, str]) -> None:
+    conversation_id, turns = await three_turns(api, alice)
+    seen: list[list[str]] = []
+    model = app.state.context.llm.model
+    original = type(model)._astream
+
+    async def recording(self: Any, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append([str(m.content).split("\n")[0] for m in messages[1:]])  # without the system prompt
+        async for chunk in original(self, messages, *args, **kwargs):
+            yield chunk
+
+    type(model)._astream = recording
+    try:
+        await chat(api, alice, "other", conversation_id=conversation_id, parent_id=turns[0]["assistant_message"]["id"])
+    finally:
+        type(model)._astream = original
+    assert seen == [["q1", "You said: q1", "other"]]  # never q2 / q3 of the sibling branch
+
+
+async def test_a_60_node_tree_with_12_branches_shows_every_node(api: Api, alice: dict[str, str]) -> None:
+    first = await chat(api, alice, "root")
+    conversation_id = first["conversation_id"]
+    anchors = [first["assistant_message"]["id"]]
+    for branch in range(12):  # 12 branches of 2 turns under earlier replies: 2 + 12 * 4 + ... nodes
+        parent = anchors[branch // 2]  # two branches under each earlier reply
+        turn = await chat(api, alice, f"b{branch}", conversation_id=conversation_id, parent_id=parent)
+        anchors.append(turn["assistant_message"]["id"])  # a reply that gets a child next: later branches fork
+        await chat(api, alice, f"b{branch}-2", conversation_id=conversation_id)
+    while True:
+        tree = (await api.client.get(f"/api/conversations/{conversation_id}/tree", headers=alice)).json()
+        if len(tree["items"]) >= 60:
+            break
+        await chat(api, alice, "more", conversation_id=conversation_id)
+    nodes = {node["id"]: node for node in tree["items"]}
+    assert tree["has_more"] is False
+    parents = {node["parent_id"] for node in nodes.values()}
+    leaves = [node_id for node_id in nodes if node_id not in parents]
+    assert len(leaves) >= 12
+    shown: set[int] = set()
+    for leaf in leaves:  # walk the tree as the switcher would: every leaf's path
+        response = await api.client.put(
+            f"/api/conversations/{conversation_id}/active?limit=500", headers=alice, json={"message_id": leaf}
+        )
+        items = response.json()["items"]
+        assert items[-1]["id"] == leaf
+        for parent, child in zip(items, items[1:], strict=False):
+            assert child["parent_id"] == parent["id"]
+        shown.update(m["id"] for m in items)
+    assert shown == set(nodes)  # no node vanishes
+
+
+async def test_delete_a_branch(api: Api, alice: dict[str, str]) -> None:
+    conversation_id, turns = await three_turns(api, alice)
+    edit = await chat(
+        api, alice, "zebra", conversation_id=conversation_id, parent_id=turns[1]["user_message"]["parent_id"]
+    )
+    url = f"/api/conversations/{conversation_id}/messages/{edit['user_message']['id']}"
+    assert (await api.client.delete(url, headers=alice)).status_code == 204
+    # The active path ran through it: it moves to the surviving sibling's branch.
+    assert texts(await path(api, alice, conversation_id)) == ["q1", "q1", "q2", "q2", "q3", "q3"]
+    found = (await api.client.get("/api/conversations?q=zebra", headers=alice)).json()
+    assert found["total"] == 0  # deleted text is gone from search ...
+    export = await api.client.get(f"/api/conversations/{conversation_id}/export?format=json", headers=alice)
+    assert "zebra" not in export.text  # ... and from exports
+    # Deleting a message off the active path leaves the path alone; the only root is refused.
+    side = await chat(
+        api, alice, "side", conversation_id=conversation_id, parent_id=turns[0]["assistant_message"]["id"]
+    )
+    await api.client.put(
+        f"/api/conversations/{conversation_id}/active",
+        headers=alice,
+        json={"message_id": turns[2]["user_message"]["id"]},
+    )
+    side_url = f"/api/conversations/{conversation_id}/messages/{side['user_message']['id']}"
+    assert (await api.client.delete(side_url, headers=alice)).status_code == 204
+    assert texts(await path(api, alice, conversation_id)) == ["q1", "q1", "q2", "q2", "q3", "q3"]
+    root = f"/api/conversations/{conversation_id}/messages/{turns[0]['user_message']['id']}"
+    refused = await api.client.delete(root, headers=alice)
+    assert (refused.status_code, refused.json()["code"]) == (409, "only_root")
+
+
+async def test_exports_markdown_follows_the_branch_json_has_every_node(api: Api, alice: dict[str, str]) -> None:
+    conversation_id, turns = await three_turns(api, alice)
+    await chat(api, alice, "edited", conversation_id=conversation_id, parent_id=turns[2]["user_message"]["parent_id"])
+    markdown = (await api.client.get(f"/api/conversations/{conversation_id}/export", headers=alice)).text
+    assert "edited" in markdown
+    assert "q3" not in markdown
+    data = (await api.client.get(f"/api/conversations/{conversation_id}/export?format=json", headers=alice)).json()
+    assert len(data["messages"]) == 8
+    assert data["active_message_id"] == data["messages"][-1]["id"]
+    by_id = {m["id"]: m for m in data["messages"]}
+    assert all(m["parent_id"] is None or m["parent_id"] in by_id for m in data["messages"])
+
+
+async def test_bad_parents_and_other_users(api: Api, alice: dict[str, str], bob: dict[str, str]) -> None:
+    conversation_id, turns = await three_turns(api, alice)
+    other = await chat(api, alice, "elsewhere")
+    bobs = await chat(api, bob, "mine")
+    cases = [
+        (other["assistant_message"]["id"], 404),  # another conversation of the same user
+        (bobs["assistant_message"]["id"], 404),  # another user's message
+        (turns[1]["user_message"]["id"], 422),  # a question cannot be answered by a question
+        (2**31 - 1, 404),
+    ]
+    for parent_id, status in cases:
+        response = await api.client.post(
+            "/api/chat",
+            headers=alice,
+            json={"conversation_id": conversation_id, "message": "x", "parent_id": parent_id},
+        )
+        assert response.status_code == status, (parent_id, response.text)
+    no_conversation = await api.client.post("/api/chat", headers=alice, json={"message": "x", "parent_id": 1})
+    assert no_conversation.status_code == 404
+    base = f"/api/conversations/{conversation_id}"
+    message = turns[0]["assistant_message"]["id"]
+    for method, url, body in [
+        ("GET", f"{base}/tree", None),
+        ("PUT", f"{base}/active", {"message_id": message}),
+        ("DELETE", f"{base}/messages/{message}", None),
+        ("POST", f"{base}/regenerate", {"message_id": message}),
+    ]:
+        response = await api.client.request(method, url, headers=bob, json=body)
+        assert response.status_code == 404, (method, url)
+    # A message of another conversation, through one's own conversation id.
+    bobs_conversation = bobs["conversation_id"]
+    for method, url, body in [
+        ("PUT", f"/api/conversations/{bobs_conversation}/active", {"message_id": message}),
+        ("DELETE", f"/api/conversations/{bobs_conversation}/messages/{message}", None),
+        ("POST", f"/api/conversations/{bobs_conversation}/regenerate", {"message_id": message}),
+    ]:
+        response = await api.client.request(method, url, headers=bob, json=body)
+        assert response.status_code == 404, (method, url)
+    assert len(await path(api, alice, conversation_id)) == 6  # nothing of alice's changed
+
+
+async def test_the_database_refuses_a_parent_in_another_conversation(app: Any, api: Api, alice: dict[str, str]) -> None:
+    one = await chat(api, alice, "one")
+    two = await chat(api, alice, "two")
+    async with app.state.context.engine.begin() as connection:
+        with pytest.raises((IntegrityError, DBAPIError)):
+            await connection.execute(
+                text(
+                    "INSERT INTO messages (conversation_id, parent_id, role, content, status, created_at) "
+                    "VALUES (:c, :p, 'user', 'x', 'complete', CURRENT_TIMESTAMP)"
+                ),
+                {"c": two["conversation_id"], "p": one["assistant_message"]["id"]},
+            )
