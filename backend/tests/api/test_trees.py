@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import httpx
@@ -41,7 +42,7 @@ async def test_messages_carry_parent_and_siblings(api: Api, alice: dict[str, str
     messages = await path(api, alice, conversation_id)
     assert texts(messages) == ["q1", "q1", "q2", "q2", "q3", "q3"]
     assert messages[0]["parent_id"] is None
-    for parent, child in zip(messages, messages[1:], strict=False):
+    for parent, child in itertools.pairwise(messages):
         assert child["parent_id"] == parent["id"]
     assert all(m["siblings"] == {"ids": [m["id"]], "index": 0} for m in messages)
     assert turns[2]["assistant_message"]["siblings"] == {"ids": [turns[2]["assistant_message"]["id"]], "index": 0}
@@ -165,7 +166,7 @@ async def test_a_60_node_tree_with_12_branches_shows_every_node(api: Api, alice:
         )
         items = response.json()["items"]
         assert items[-1]["id"] == leaf
-        for parent, child in zip(items, items[1:], strict=False):
+        for parent, child in itertools.pairwise(items):
             assert child["parent_id"] == parent["id"]
         shown.update(m["id"] for m in items)
     assert shown == set(nodes)  # no node vanishes
