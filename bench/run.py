@@ -484,6 +484,35 @@ class Bench:
         rows_ratio = large["app"]["rows"] / max(rows[1_000]["app"]["rows"], 1)
         self.add("per-turn", "rows read 10,000 msgs / 1,000 msgs", rows_ratio, "x", "<=", 1.1)
 
+        # A conversation tree: 10,000 nodes, 50 branches (edits, regenerations); the turn reads the active path only.
+        self.log("per-turn cost: seeding a 10,000-node tree with 50 branches")
+        tree_id = turncost.seed_tree(db_path, me["id"], 10_000, 50)
+        tree_app = await turncost.app_turn_cost(data_dir, me["id"], tree_id)
+        tree_overheads = []
+        for _ in range(turns):
+            result = await loadgen.chat_stream(
+                server.port, token, SHORT_MESSAGE, conversation_id=tree_id, first_token_only=True
+            )
+            await asyncio.sleep(0.1)
+            if not result.ok:
+                raise RuntimeError(f"turn in the 10,000-node tree failed: {result.error}")
+            tree_overheads.append(result.ttft * 1000 - DELAY_MS)
+        tree_ms = statistics.median(tree_overheads)
+        self.details["per_turn_tree"] = {"app": tree_app, "ttft_overhead_ms": tree_ms}
+        self.add(
+            "per-turn",
+            f"10,000-node tree, 50 branches: turn TTFT overhead (HTTP, median of {turns})",
+            tree_ms,
+            "ms",
+            note=(
+                f"{tree_app['rows']} rows read in {tree_app['statements']} statements; "
+                f"prompt {tree_app['prompt_messages']} messages; app DB+prompt work {tree_app['ms']:.1f} ms"
+            ),
+        )
+        # Flat in tree size: within 1.5x (+5 ms of noise) of the 10-message conversation's turn.
+        tree_ratio = tree_ms / max(small["ttft_overhead_ms"] + 5.0, 1e-9)
+        self.add("per-turn", "TTFT overhead 10,000-node tree / (10 msgs + 5 ms)", tree_ratio, "x", "<=", 1.5)
+
     # -- 6: the container --------------------------------------------------------------------------
     async def container(self) -> None:
         from container import run_container_load

@@ -64,6 +64,66 @@ def seed_conversation(db_path: Path, user_id: int, messages: int) -> int:
             "INSERT INTO messages (conversation_id, role, content, status, created_at) VALUES (?, ?, ?, ?, ?)",
             rows,
         )
+        chain(db, conversation_id)
+    return conversation_id
+
+
+def chain(db: sqlite3.Connection, conversation_id: int) -> None:
+    """Each message's parent is the previous one, the newest is the active leaf (as migration 0002 does)."""
+    db.execute(
+        "UPDATE messages SET parent_id = (SELECT max(p.id) FROM messages p "
+        "WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id) WHERE conversation_id = ?",
+        (conversation_id,),
+    )
+    db.execute(
+        "UPDATE conversations SET active_message_id = (SELECT max(id) FROM messages WHERE conversation_id = ?) "
+        "WHERE id = ?",
+        (conversation_id, conversation_id),
+    )
+
+
+def seed_tree(db_path: Path, user_id: int, nodes: int, branches: int) -> int:
+    """A conversation of `nodes` messages: a main line with `branches` side branches forking off it
+    (edits and regenerations), spread along it; the active leaf is the end of the main line."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    side_length = nodes // (2 * branches)  # half the nodes in side branches, half on the main line
+    with sqlite3.connect(db_path, timeout=30) as db:
+        db.execute("PRAGMA busy_timeout=30000")
+        now = start.strftime("%Y-%m-%d %H:%M:%S.%f")
+        cursor = db.execute(
+            "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (user_id, f"Tree {nodes}/{branches}", now, now),
+        )
+        conversation_id = int(cursor.lastrowid or 0)
+        next_id = int(db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]) + 1
+        rows: list[tuple[Any, ...]] = []
+
+        def add(parent: int | None, depth: int) -> int:
+            nonlocal next_id
+            role = "user" if depth % 2 == 0 else "assistant"
+            text = f"{USER_TEXT} (#{depth})" if role == "user" else f"{ASSISTANT_TEXT} (#{depth})"
+            when = (start + timedelta(seconds=len(rows))).strftime("%Y-%m-%d %H:%M:%S.%f")
+            rows.append((next_id, conversation_id, parent, role, text, "complete", when))
+            next_id += 1
+            return next_id - 1
+
+        main: list[int] = []
+        parent: int | None = None
+        for depth in range(nodes - branches * side_length):
+            parent = add(parent, depth)
+            main.append(parent)
+        step = max(2, len(main) // (branches + 1)) // 2 * 2  # fork at user messages: siblings of a question
+        for branch in range(branches):
+            fork = min((branch + 1) * step, len(main) - 2)
+            side_parent: int | None = main[fork - 1] if fork > 0 else None
+            for depth in range(fork, fork + side_length):
+                side_parent = add(side_parent, depth)
+        db.executemany(
+            "INSERT INTO messages (id, conversation_id, parent_id, role, content, status, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        db.execute("UPDATE conversations SET active_message_id = ? WHERE id = ?", (main[-1], conversation_id))
     return conversation_id
 
 
