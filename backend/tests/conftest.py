@@ -39,9 +39,9 @@ def migrated(database_url: str) -> str:
         async def reset() -> None:
             engine = create_async_engine(database_url)
             async with engine.begin() as connection:
-                await connection.execute(
-                    text("DROP TABLE IF EXISTS messages, conversations, users, alembic_version CASCADE")
-                )
+                # Everything, whatever the migrations created (tables, extensions, functions).
+                await connection.execute(text("DROP SCHEMA public CASCADE"))
+                await connection.execute(text("CREATE SCHEMA public"))
             await engine.dispose()
 
         asyncio.run(reset())
@@ -84,7 +84,8 @@ async def empty_database(url: str) -> None:
 async def _empty_tables(engine: Any) -> None:
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            await connection.execute(text("TRUNCATE messages, conversations, users RESTART IDENTITY CASCADE"))
+            tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         else:
             for table in reversed(Base.metadata.sorted_tables):
                 await connection.execute(table.delete())

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -110,6 +111,16 @@ class Message(Base):
         self.__dict__["_siblings"] = value
 
 
+class UsageDay(Base):
+    """What one user used on one UTC day: read in one row by the quota check and the usage line."""
+
+    __tablename__ = "usage_days"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # turns: sent, edited, regenerated
+
+
 @dataclass(frozen=True, slots=True)
 class Siblings:
     """Ids of every message with the same parent in the conversation, oldest first, and this one's index."""
@@ -131,6 +142,7 @@ __all__ = [
     "MessageRole",
     "MessageStatus",
     "Siblings",
+    "UsageDay",
     "User",
     "utcnow",
 ]

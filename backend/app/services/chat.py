@@ -36,7 +36,7 @@ from app.services.tree import (
     owned_message,
     path_history,
 )
-from app.services.usage import messages_sent_today, seconds_to_reset
+from app.services.usage import count_turn, messages_sent_today, seconds_to_reset
 
 logger = logging.getLogger("app.chat")
 TITLE_WAIT_S = 10.0
@@ -104,6 +104,7 @@ class ChatService:
                 raise MessageNotFound()  # a parent, but no conversation it could belong to
             conversation_id = await insert_conversation(session, user.id, now)
             message = await insert_message(session, conversation_id, "user", text, "complete", now, None)
+            await count_turn(session, user.id)
             await session.commit()
             # The active leaf is set when the reply is saved; until then the newest message is the leaf.
             return PreparedTurn(conversation_id, message, [ChatTurn("user", text)], needs_title=True)
@@ -118,6 +119,7 @@ class ChatService:
                 parent = await active_leaf(session, conversation)
         message = await insert_message(session, conversation.id, "user", text, "complete", now, parent)
         await touch_conversation(session, conversation.id, now, active_id=message.id)
+        await count_turn(session, user.id)
         await session.commit()
         if parent_given:  # an edit: the original question is a sibling
             message.siblings = Siblings.of(message.id, await child_ids(session, conversation.id, parent))
@@ -152,12 +154,14 @@ class ChatService:
                 session, conversation.id, "user", new_text, "complete", now, question.parent_id
             )
             await touch_conversation(session, conversation.id, now, active_id=edited.id)
+            await count_turn(session, conversation.user_id)
             await session.commit()
             edited.siblings = Siblings.of(edited.id, await child_ids(session, conversation.id, question.parent_id))
             return await self._prepared(session, conversation, edited)
         answers = await child_ids(session, conversation.id, question.id)
         # While the new reply is written, the active path ends at its question.
         await touch_conversation(session, conversation.id, now, active_id=question.id)
+        await count_turn(session, conversation.user_id)  # a regenerate is a turn: it counts against the quota
         await session.commit()
         await attach_siblings(session, conversation.id, [question])
         return await self._prepared(session, conversation, question, reply_siblings=tuple(answers))
