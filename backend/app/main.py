@@ -16,7 +16,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app.api.routes import admin, auth, chat, conversations, health, usage
+from app.api.routes import admin, api_keys, auth, chat, conversations, health, openai, shares, usage
 from app.core.config import Settings, get_settings
 from app.core.context import AppContext
 from app.core.db import create_engine, create_sessionmaker, ensure_sqlite_folder
@@ -86,8 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    for router in (auth.router, conversations.router, chat.router, health.router, admin.router, usage.router):
+    routers = (auth.router, conversations.router, chat.router, health.router, admin.router, usage.router)
+    for router in (*routers, shares.router, api_keys.router):
         app.include_router(router, prefix="/api")
+    # OpenAI's clients expect /v1; /api/v1 is the same, for a CDN that forwards only /api/* here.
+    app.include_router(openai.router, prefix="/v1")
+    app.include_router(openai.router, prefix="/api/v1", include_in_schema=False)
     document_error_responses(app)
     app.add_exception_handler(RequestValidationError, validation_error)
 

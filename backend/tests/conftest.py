@@ -40,7 +40,9 @@ def migrated(database_url: str) -> str:
             engine = create_async_engine(database_url)
             async with engine.begin() as connection:
                 await connection.execute(
-                    text("DROP TABLE IF EXISTS messages, conversations, users, alembic_version CASCADE")
+                    text(
+                        "DROP TABLE IF EXISTS api_keys, shares, messages, conversations, users, alembic_version CASCADE"
+                    )
                 )
             await engine.dispose()
 
@@ -84,7 +86,9 @@ async def empty_database(url: str) -> None:
 async def _empty_tables(engine: Any) -> None:
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            await connection.execute(text("TRUNCATE messages, conversations, users RESTART IDENTITY CASCADE"))
+            await connection.execute(
+                text("TRUNCATE api_keys, shares, messages, conversations, users RESTART IDENTITY CASCADE")
+            )
         else:
             for table in reversed(Base.metadata.sorted_tables):
                 await connection.execute(table.delete())

@@ -14,6 +14,7 @@ from app.core.security import InvalidTokenError, decode_access_token
 from app.llm import LLMBusy
 from app.models import Conversation, User, utcnow
 from app.schemas import MAX_ID, ChatIn, RegenerateIn
+from app.services import api_keys
 from app.services.admissions import AdmissionTicket
 from app.services.ratelimit import RateLimited
 from app.services.usage import next_reset
@@ -49,8 +50,13 @@ async def get_current_user(
 ) -> User:
     if credentials is None:
         raise _unauthorized("Not authenticated: send the header 'Authorization: Bearer <token>'.")
+    return await user_from_access_token(context, session, credentials.credentials)
+
+
+async def user_from_access_token(context: AppContext, session: AsyncSession, token: str) -> User:
+    """The active user a JWT of the web app names, or 401."""
     try:
-        claims = decode_access_token(credentials.credentials, context.signing_key)
+        claims = decode_access_token(token, context.signing_key)
     except InvalidTokenError as exc:
         raise _unauthorized(str(exc)) from exc
     user = await session.get(User, claims.user_id)
@@ -137,6 +143,12 @@ Admitting = Annotated[AdmissionTicket, Depends(admit, scope="function")]
 # `_ticket` comes first so admission starts before the user is loaded (where a burst queues).
 async def chat_allowed(_ticket: Admitting, context: ContextDep, user: CurrentUser, session: SessionDep) -> User:
     """Per-user rate limit and daily quota, checked before anything is stored."""
+    await enforce_chat_limits(context, session, user)
+    return user
+
+
+async def enforce_chat_limits(context: AppContext, session: AsyncSession, user: User) -> None:
+    """Server stopping, model capacity, the user's rate limit and daily quota: HTTPException when refused."""
     from app.services.chat import DailyQuotaExceeded
 
     if context.chat.stopping.is_set():
@@ -160,7 +172,6 @@ async def chat_allowed(_ticket: Admitting, context: ContextDep, user: CurrentUse
             f"You reached your daily limit of {exc.args[0]} messages. It resets at midnight (UTC).",
             headers={"Retry-After": str(_seconds_to_midnight())},
         ) from exc
-    return user
 
 
 def _seconds_to_midnight() -> int:
@@ -172,3 +183,44 @@ ChattingUser = Annotated[User, Depends(chat_allowed)]
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def get_api_user(
+    context: ContextDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> User:
+    """Callers of /v1: a personal API key (`Bearer cv-...`) or the web app's own token."""
+    if credentials is None:
+        raise _unauthorized("Not authenticated: send the header 'Authorization: Bearer <API key>'.")
+    token = credentials.credentials
+    if not api_keys.looks_like_key(token):
+        return await user_from_access_token(context, session, token)
+    if not context.settings.allow_api_keys:
+        raise _unauthorized("API keys are turned off on this server.")
+    user = await api_keys.authenticate_key(session, token)
+    if user is None:
+        raise _unauthorized("Invalid API key: unknown or revoked, or its account is disabled.")
+    return user
+
+
+ApiUser = Annotated[User, Depends(get_api_user)]
+
+
+async def api_chat_allowed(_ticket: Admitting, context: ContextDep, user: ApiUser, session: SessionDep) -> User:
+    """chat_allowed for /v1: the same rate limit and daily quota as the web app."""
+    await enforce_chat_limits(context, session, user)
+    return user
+
+
+ApiChattingUser = Annotated[User, Depends(api_chat_allowed)]
+
+
+def sharing_enabled(context: ContextDep) -> None:
+    if not context.settings.allow_sharing:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Sharing is turned off on this server.")
+
+
+def api_keys_enabled(context: ContextDep) -> None:
+    if not context.settings.allow_api_keys:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "API keys are turned off on this server.")

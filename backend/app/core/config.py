@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     system_prompt: str = "You are Conversa, a helpful, concise assistant. Answer in the language the user writes in."
     redis_url: str | None = None
 
+    # Share links and personal API keys (the OpenAI-compatible /v1 endpoint)
+    allow_sharing: bool = True  # false: no new links, and existing links answer 404
+    allow_api_keys: bool = True  # false: no new keys, and existing keys are refused
+    shared_ip_rate_limit: str = "60/minute"  # GET /api/shared/{id}, per client address
+    public_url: str | None = None  # the web app's origin in share links; default: the request's own
+
     # Backups (python -m app.cli backup)
     backup_dir: Path | None = None  # default {data_dir}/backups
     backup_keep: int = Field(14, ge=0)  # local backups kept; 0 = keep all

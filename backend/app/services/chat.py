@@ -31,7 +31,7 @@ from app.services.conversations import (
     load_recent_history,
     touch_conversation,
 )
-from app.services.usage import messages_sent_today
+from app.services.usage import ApiTurns, messages_sent_today
 
 logger = logging.getLogger("app.chat")
 HEARTBEAT_S = 15.0
@@ -69,14 +69,19 @@ class ChatService:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # set on SIGTERM (app.core.shutdown)
     admissions: Admissions = field(default_factory=Admissions)
+    api_turns: ApiTurns = field(default_factory=ApiTurns)  # /v1 completions today (not stored as messages)
 
     # -- before the model ---------------------------------------------------------------------
     async def check_quota(self, session: AsyncSession, user: User) -> None:
         limit = self.settings.user_daily_messages
         if not limit:
             return
-        if await messages_sent_today(session, user.id) >= limit:
+        if await self.messages_used_today(session, user) >= limit:
             raise DailyQuotaExceeded(limit)
+
+    async def messages_used_today(self, session: AsyncSession, user: User) -> int:
+        """Messages sent in the web app plus completions asked through /v1, since midnight UTC."""
+        return await messages_sent_today(session, user.id) + self.api_turns.today(user.id)
 
     async def prepare_message(
         self, session: AsyncSession, user: User, conversation: Conversation | None, text: str
