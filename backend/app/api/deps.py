@@ -207,15 +207,6 @@ async def get_api_user(
 ApiUser = Annotated[User, Depends(get_api_user)]
 
 
-async def api_chat_allowed(_ticket: Admitting, context: ContextDep, user: ApiUser, session: SessionDep) -> User:
-    """chat_allowed for /v1: the same rate limit and daily quota as the web app."""
-    await enforce_chat_limits(context, session, user)
-    return user
-
-
-ApiChattingUser = Annotated[User, Depends(api_chat_allowed)]
-
-
 def sharing_enabled(context: ContextDep) -> None:
     if not context.settings.allow_sharing:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Sharing is turned off on this server.")

@@ -125,6 +125,8 @@ class HealthOut(BaseModel):
     llm_provider: str
     llm_model: str
     allow_signup: bool
+    allow_sharing: bool
+    allow_api_keys: bool
     warnings: list[str]
 
 

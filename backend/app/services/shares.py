@@ -68,7 +68,7 @@ async def list_shares(session: AsyncSession, user: User) -> list[tuple[Share, st
         .where(Share.user_id == user.id)
         .order_by(Share.updated_at.desc(), Share.id)
     )
-    return [(share, title) for share, title in rows.tuples()]
+    return [(share, title) for share, title in rows]
 
 
 async def get_owned_share(session: AsyncSession, user: User, share_id: str) -> Share | None:

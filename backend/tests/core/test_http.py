@@ -27,6 +27,8 @@ async def test_health_names_the_provider(api: Api) -> None:
         "llm_provider": "fake",
         "llm_model": "fake",
         "allow_signup": True,
+        "allow_sharing": True,
+        "allow_api_keys": True,
         "warnings": [],
     }
 

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api.deps import Admitting, ApiChattingUser, ApiUser, ContextDep
+from app.api.deps import Admitting, ApiUser, ContextDep, SessionDep, enforce_chat_limits
 from app.api.sse import EventStreamResponse
 from app.core.context import AppContext
 from app.llm import ChatTurn, GenerationOptions, LLMError, LLMInternalError, TokenUsage
@@ -213,11 +213,13 @@ def usage_out(usage: TokenUsage) -> CompletionUsage:
     responses={200: {"content": {"text/event-stream": {}}, "description": "JSON, or chunks when `stream` is true"}},
 )
 async def chat_completions(
-    body: ChatCompletionRequest, user: ApiChattingUser, ticket: Admitting, context: ContextDep
+    body: ChatCompletionRequest, ticket: Admitting, user: ApiUser, context: ContextDep, session: SessionDep
 ) -> ChatCompletionOut | Response:
     """Answer the conversation in `messages` (OpenAI's chat completions); nothing is stored."""
     model = resolve_model(context, body.model)
     system_prompt, history = to_prompt(context, body.messages)
+    # After the request is known to be valid: a refused request costs nothing of the limits.
+    await enforce_chat_limits(context, session, user)
     usage = TokenUsage()
     deltas = context.llm.stream_reply(history, system_prompt=system_prompt, options=options_of(body), usage=usage)
     completion_id = f"chatcmpl-{secrets.token_hex(12)}"
