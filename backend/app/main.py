@@ -143,7 +143,10 @@ def mount_web_app(app: FastAPI, web_dir: Path) -> None:
         # A missing file (an old hashed chunk after a deploy) must be a 404, not index.html served as script.
         if path.startswith("assets/") or "." in path.rsplit("/", 1)[-1]:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        headers = {"Cache-Control": "no-cache"}
+        if path.startswith("s/"):  # a shared conversation: crawlers that skip the page's <meta> see this
+            headers["X-Robots-Tag"] = "noindex"
+        return FileResponse(index, headers=headers)
 
 
 app = create_app()
