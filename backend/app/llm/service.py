@@ -92,8 +92,9 @@ class LLMService:
             raise LLMError() from exc
         prompt = self.prompt_for(history, system_prompt)
         kwargs = call_options(self.provider, options, self.settings, with_usage=usage is not None)
-        stop = list(options.stop) if options and options.stop else None
-        stream = model.astream(prompt, stop=stop, **kwargs).__aiter__()
+        if options and options.stop:
+            kwargs["stop"] = list(options.stop)
+        stream = model.astream(prompt, **kwargs).__aiter__()
         # The timeout bounds the wait for each chunk, so a long but steady reply is fine.
         stall = StallTimeout(timeout)
         reported = TokenUsage(estimated=False)

@@ -215,3 +215,19 @@ async def test_the_daily_quota_counts_api_calls_which_are_not_stored(
     assert web_over.status_code == 429
     assert usage["daily_messages_used"] == 3
     assert conversations["total"] == 1  # only the web app's
+
+
+async def test_bodies_that_are_not_json_are_clear_400s(api: Api, alice: dict[str, str]) -> None:
+    key = await key_for(api, alice)
+    headers = {**key, "content-type": "application/json"}
+    for raw in (
+        b"{not json",
+        b'{"x": "\xff\xfe"}',
+        b'{"model": "fake", "messages": 1e999}',
+        b"[" * 5000,
+        b"[]",
+        b'{"\\ud800": 1}',
+    ):
+        response = await api.client.post(URL, headers=headers, content=raw)
+        assert response.status_code == 400, (raw[:20], response.text)
+        assert response.json()["error"]["type"] == "invalid_request_error"

@@ -110,8 +110,8 @@ async def test_continue_copies_the_snapshot_into_a_new_conversation_of_the_reade
     link = await share(api, alice, conversation_id)
     await chat(api, alice, "not part of the snapshot", conversation_id)
 
-    assert (await api.client.post(f"/api/shared/{link['share_id']}/continue")).status_code == 401
-    response = await api.client.post(f"/api/shared/{link['share_id']}/continue", headers=bob)
+    assert (await api.client.post(f"/api/conversations/from-share/{link['share_id']}")).status_code == 401
+    response = await api.client.post(f"/api/conversations/from-share/{link['share_id']}", headers=bob)
     assert response.status_code == 201, response.text
     copy = response.json()
     assert copy["id"] != conversation_id

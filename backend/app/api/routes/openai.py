@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.api.deps import Admitting, ApiUser, ContextDep, SessionDep, enforce_chat_limits
 from app.api.sse import EventStreamResponse
 from app.core.context import AppContext
+from app.core.errors import json_safe
 from app.llm import ChatTurn, GenerationOptions, LLMError, LLMInternalError, TokenUsage
 from app.models import User
 from app.schemas.openai import (
@@ -75,7 +76,7 @@ def error_response(
     param: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body = error_body(status_code, message, code, param)
+    body = json_safe(error_body(status_code, message, code, param))  # a field name may hold a lone surrogate
     return JSONResponse(body, status_code=status_code, headers=dict(headers) if headers else None)
 
 

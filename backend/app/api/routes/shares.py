@@ -110,7 +110,8 @@ async def read_shared(share: PublicShare, response: Response) -> SharedConversat
     )
 
 
-@router.post("/shared/{share_id}/continue", status_code=status.HTTP_201_CREATED, responses={404: {}})
+# Not under /api/shared/: a CDN may cache that prefix, and a cached behaviour cannot forward Authorization.
+@router.post("/conversations/from-share/{share_id}", status_code=status.HTTP_201_CREATED, responses={404: {}})
 async def continue_shared(user: CurrentUser, share: PublicShare, session: SessionDep) -> ConversationOut:
     """Copy a shared conversation into a new conversation of the signed-in reader, to go on from there."""
     return ConversationOut.model_validate(await service.continue_share(session, user, share))

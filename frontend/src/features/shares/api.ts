@@ -14,7 +14,7 @@ export const getShared = (shareId: string) =>
   publicJson<SharedConversation>(`/api/shared/${encodeURIComponent(shareId)}`);
 
 export const continueShared = (shareId: string) =>
-  apiJson<ContinuedConversation>(`/api/shared/${encodeURIComponent(shareId)}/continue`, { method: "POST" });
+  apiJson<ContinuedConversation>(`/api/conversations/from-share/${encodeURIComponent(shareId)}`, { method: "POST" });
 
 /** The link to hand out: this web app's own origin, whatever the API's base URL. */
 export const shareUrl = (shareId: string) => `${window.location.origin}/s/${shareId}`;
