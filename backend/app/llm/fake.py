@@ -52,6 +52,9 @@ class FakeChatModel(BaseChatModel):
         words = text.split(" ")
         return [word if i == 0 else f" {word}" for i, word in enumerate(words)][:max_tokens]
 
+    def _was_cut(self, messages: list[BaseMessage], max_tokens: int | None) -> bool:
+        return max_tokens is not None and len(self._tokens(messages)) > max_tokens
+
     def _check_failure(self, messages: list[BaseMessage], sent: int) -> None:
         last = str(messages[-1].content) if messages else ""
         if FAIL_MARKER in last and sent == 0:
@@ -104,3 +107,5 @@ class FakeChatModel(BaseChatModel):
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+        if self._was_cut(messages, kwargs.get("max_tokens")):
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={"finish_reason": "length"}))

@@ -108,6 +108,8 @@ class LLMService:
                     if usage is not None:
                         _fill_usage(usage, reported, prompt, completion_chars)
                     return
+                if usage is not None and _cut_by_length(chunk):
+                    usage.hit_max_tokens = True
                 counts = getattr(chunk, "usage_metadata", None)
                 if counts:  # LangChain reports per-chunk deltas (summed when chunks are added)
                     reported.prompt_tokens += int(counts.get("input_tokens", 0))
@@ -178,6 +180,16 @@ def call_options(
         chosen = {}
     kwargs.update({key: value for key, value in chosen.items() if value is not None})
     return kwargs
+
+
+# How each provider says "cut at max_tokens": OpenAI and Ollama `length`, Gemini `MAX_TOKENS`.
+_LENGTH_REASONS = {"length", "MAX_TOKENS", "max_tokens"}
+
+
+def _cut_by_length(chunk: Any) -> bool:
+    metadata = getattr(chunk, "response_metadata", None) or {}
+    reason = metadata.get("finish_reason") or metadata.get("done_reason")
+    return isinstance(reason, str) and reason in _LENGTH_REASONS
 
 
 def _fill_usage(usage: TokenUsage, reported: TokenUsage, prompt: list[BaseMessage], completion_chars: int) -> None:

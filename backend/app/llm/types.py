@@ -30,6 +30,7 @@ class TokenUsage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     estimated: bool = True
+    hit_max_tokens: bool = False  # the provider said the reply was cut by `max_tokens`
 
     @property
     def total_tokens(self) -> int:

@@ -117,7 +117,11 @@ async def test_the_clients_system_message_replaces_the_default_and_options_reach
     assert kwargs["max_tokens"] == 3
     assert kwargs["seed"] == 7
     assert kwargs["stop"] == ["END"]
-    assert response.json()["choices"][0]["message"]["content"] == "You said: two\n\nThis"  # max_tokens: 3 words
+    [choice] = response.json()["choices"]
+    assert choice["message"]["content"] == "You said: two\n\nThis"  # the fake honours max_tokens (3 words)
+    assert choice["finish_reason"] == "length"
+    streamed = data_lines((await api.client.post(URL, headers=key, json={**request, "stream": True})).text)
+    assert streamed[-2]["choices"][0]["finish_reason"] == "length"
 
     RecordingModel.calls.clear()
     await api.client.post(URL, headers=key, json=body("no system message"))

@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -202,6 +202,10 @@ def _llm_error(exc: LLMError) -> OpenAIError:
     return OpenAIError(exc.status_code, exc.message, code=exc.code)
 
 
+def finish_reason(usage: TokenUsage) -> Literal["stop", "length"]:
+    return "length" if usage.hit_max_tokens else "stop"
+
+
 def usage_out(usage: TokenUsage) -> CompletionUsage:
     return CompletionUsage(
         prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens, total_tokens=usage.total_tokens
@@ -237,7 +241,7 @@ async def chat_completions(
             id=completion_id,
             created=created,
             model=model,
-            choices=[ChatCompletionChoice(message=AssistantMessage(content=text), finish_reason="stop")],
+            choices=[ChatCompletionChoice(message=AssistantMessage(content=text), finish_reason=finish_reason(usage))],
             usage=usage_out(usage),
         )
     # The first piece is awaited here: a model that fails at once is a plain HTTP error, not a stream.
@@ -284,7 +288,7 @@ async def _chunks(
         if first is not None:
             async for delta in _paced(context, deltas):
                 yield _data({**chunk(completion_id, created, model, {"content": delta}, None), **extra})
-        yield _data({**chunk(completion_id, created, model, {}, "stop"), **extra})
+        yield _data({**chunk(completion_id, created, model, {}, finish_reason(usage)), **extra})
         if include_usage:
             final = chunk(completion_id, created, model, {}, None)
             final["choices"], final["usage"] = [], usage_out(usage).model_dump()
