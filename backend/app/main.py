@@ -15,7 +15,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse
 
 from app.api.errors import install_error_handlers
-from app.api.routes import admin, auth, chat, conversations, health, usage
+from app.api.routes import admin, api_keys, auth, chat, conversations, health, openai, shares, usage
 from app.context import build_context
 from app.core.config import Settings, get_settings
 from app.core.db import ensure_sqlite_folder
@@ -66,8 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    for router in (auth.router, conversations.router, chat.router, health.router, admin.router, usage.router):
+    routers = (auth.router, conversations.router, chat.router, health.router, admin.router, usage.router)
+    for router in (*routers, shares.router, api_keys.router):
         app.include_router(router, prefix="/api")
+    # OpenAI's clients expect /v1; /api/v1 is the same, for a CDN that forwards only /api/* here.
+    app.include_router(openai.router, prefix="/v1")
+    app.include_router(openai.router, prefix="/api/v1", include_in_schema=False)
     document_error_responses(app)
     install_error_handlers(app)
 
@@ -104,7 +108,10 @@ def mount_web_app(app: FastAPI, web_dir: Path) -> None:
         # A missing file (an old hashed chunk after a deploy) must be a 404, not index.html served as script.
         if path.startswith("assets/") or "." in path.rsplit("/", 1)[-1]:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        headers = {"Cache-Control": "no-cache"}
+        if path.startswith("s/"):  # a shared conversation: crawlers that skip the page's <meta> see this
+            headers["X-Robots-Tag"] = "noindex"
+        return FileResponse(index, headers=headers)
 
 
 app = create_app()

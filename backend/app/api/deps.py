@@ -13,6 +13,7 @@ from app.context import AppContext
 from app.core.security import InvalidTokenError, decode_access_token
 from app.models import Conversation, User
 from app.schemas import MAX_ID, ChatIn, RegenerateIn
+from app.services import api_keys
 from app.services.admissions import AdmissionTicket
 
 
@@ -46,8 +47,13 @@ async def get_current_user(
 ) -> User:
     if credentials is None:
         raise _unauthorized("Not authenticated: send the header 'Authorization: Bearer <token>'.")
+    return await user_from_access_token(context, session, credentials.credentials)
+
+
+async def user_from_access_token(context: AppContext, session: AsyncSession, token: str) -> User:
+    """The active user a JWT of the web app names, or 401."""
     try:
-        claims = decode_access_token(credentials.credentials, context.signing_key)
+        claims = decode_access_token(token, context.signing_key)
     except InvalidTokenError as exc:
         raise _unauthorized(str(exc)) from exc
     user = await session.get(User, claims.user_id)
@@ -130,10 +136,15 @@ Admitting = Annotated[AdmissionTicket, Depends(admit, scope="function")]
 # `_ticket` comes first so admission starts before the user is loaded (where a burst queues).
 async def chat_allowed(_ticket: Admitting, context: ContextDep, user: CurrentUser, session: SessionDep) -> User:
     """Server state, per-user rate limit and daily quota, checked before anything is stored."""
+    await enforce_chat_limits(context, session, user)
+    return user
+
+
+async def enforce_chat_limits(context: AppContext, session: AsyncSession, user: User) -> None:
+    """Server stopping, model capacity, the user's rate limit and daily quota (AppError when refused)."""
     context.chat.ensure_accepting()
     await context.limits.hit_chat(user.id)
     await context.chat.check_quota(session, user)
-    return user
 
 
 ChattingUser = Annotated[User, Depends(chat_allowed)]
@@ -141,3 +152,35 @@ ChattingUser = Annotated[User, Depends(chat_allowed)]
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def get_api_user(
+    context: ContextDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> User:
+    """Callers of /v1: a personal API key (`Bearer cv-...`) or the web app's own token."""
+    if credentials is None:
+        raise _unauthorized("Not authenticated: send the header 'Authorization: Bearer <API key>'.")
+    token = credentials.credentials
+    if not api_keys.looks_like_key(token):
+        return await user_from_access_token(context, session, token)
+    if not context.settings.allow_api_keys:
+        raise _unauthorized("API keys are turned off on this server.")
+    user = await api_keys.authenticate_key(session, token)
+    if user is None:
+        raise _unauthorized("Invalid API key: unknown or revoked, or its account is disabled.")
+    return user
+
+
+ApiUser = Annotated[User, Depends(get_api_user)]
+
+
+def sharing_enabled(context: ContextDep) -> None:
+    if not context.settings.allow_sharing:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Sharing is turned off on this server.")
+
+
+def api_keys_enabled(context: ContextDep) -> None:
+    if not context.settings.allow_api_keys:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "API keys are turned off on this server.")

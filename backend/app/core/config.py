@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     sse_heartbeat_s: float = Field(15.0, gt=0)  # a `: ping` comment after this much silence
     sse_send_timeout_s: float = Field(30.0, gt=0)  # a client that stops reading for this long loses the stream
 
+    # Share links and personal API keys (the OpenAI-compatible /v1 endpoint)
+    allow_sharing: bool = True  # false: no new links, and existing links answer 404
+    allow_api_keys: bool = True  # false: no new keys, and existing keys are refused
+    shared_ip_rate_limit: str = "60/minute"  # GET /api/shared/{id}, per client address
+    public_url: str | None = None  # the web app's origin in share links; default: the request's own
+
     # Backups (python -m app.cli backup)
     backup_dir: Path | None = None  # default {data_dir}/backups
     backup_keep: int = Field(14, ge=0)  # local backups kept; 0 = keep all

@@ -2,10 +2,11 @@
 
 from app.llm.errors import LLMBusy, LLMConfigError, LLMError, LLMInternalError, LLMRateLimited, LLMTimeout
 from app.llm.service import LLMService, build_llm_service
-from app.llm.types import ChatTurn
+from app.llm.types import ChatTurn, GenerationOptions, TokenUsage
 
 __all__ = [
     "ChatTurn",
+    "GenerationOptions",
     "LLMBusy",
     "LLMConfigError",
     "LLMError",
@@ -13,5 +14,6 @@ __all__ = [
     "LLMRateLimited",
     "LLMService",
     "LLMTimeout",
+    "TokenUsage",
     "build_llm_service",
 ]

@@ -2,7 +2,8 @@
 
 The reply is derived from the user's message and streamed word by word with a fixed delay, so
 the server (not a model) is what gets measured. Markers in the message script failures:
-`[[fail]]` fails before any token, `[[fail-mid]]` fails after a few tokens.
+`[[fail]]` fails before any token, `[[fail-mid]]` fails after a few tokens. A call's
+`max_tokens` cuts the reply after that many words, as a real model's would.
 """
 
 from __future__ import annotations
@@ -46,10 +47,13 @@ class FakeChatModel(BaseChatModel):
             return " ".join(question.split()[:6])
         return f"You said: {last}\n\n{FILLER}"
 
-    def _tokens(self, messages: list[BaseMessage]) -> list[str]:
+    def _tokens(self, messages: list[BaseMessage], max_tokens: int | None = None) -> list[str]:
         text = self.reply_for(messages)
         words = text.split(" ")
-        return [word if i == 0 else f" {word}" for i, word in enumerate(words)]
+        return [word if i == 0 else f" {word}" for i, word in enumerate(words)][:max_tokens]
+
+    def _was_cut(self, messages: list[BaseMessage], max_tokens: int | None) -> bool:
+        return max_tokens is not None and len(self._tokens(messages)) > max_tokens
 
     def _check_failure(self, messages: list[BaseMessage], sent: int) -> None:
         last = str(messages[-1].content) if messages else ""
@@ -65,7 +69,7 @@ class FakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        text = "".join(chunk.message.content for chunk in self._stream(messages))  # type: ignore[misc]
+        text = "".join(chunk.message.content for chunk in self._stream(messages, **kwargs))  # type: ignore[misc]
         return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
 
     async def _agenerate(
@@ -75,7 +79,7 @@ class FakeChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        parts = [str(chunk.message.content) async for chunk in self._astream(messages)]
+        parts = [str(chunk.message.content) async for chunk in self._astream(messages, **kwargs)]
         return ChatResult(generations=[ChatGeneration(message=AIMessage("".join(parts)))])
 
     def _stream(
@@ -85,7 +89,7 @@ class FakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for sent, token in enumerate(self._tokens(messages)):
+        for sent, token in enumerate(self._tokens(messages, kwargs.get("max_tokens"))):
             self._check_failure(messages, sent)
             if self.delay_s:
                 time.sleep(self.delay_s)
@@ -98,8 +102,10 @@ class FakeChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        for sent, token in enumerate(self._tokens(messages)):
+        for sent, token in enumerate(self._tokens(messages, kwargs.get("max_tokens"))):
             self._check_failure(messages, sent)
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+        if self._was_cut(messages, kwargs.get("max_tokens")):
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={"finish_reason": "length"}))

@@ -17,7 +17,7 @@ from app.core.config import Settings
 from app.core.stall import StallTimeout
 from app.llm.errors import LLMConfigError, LLMError, LLMRateLimited, LLMTimeout
 from app.llm.prompts import TITLE_INSTRUCTION, TITLE_MAX_CHARS
-from app.llm.types import ChatTurn
+from app.llm.types import ChatTurn, GenerationOptions, TokenUsage
 
 if TYPE_CHECKING:  # LangChain itself is imported on the first chat (with a remote provider)
     from langchain_core.language_models import BaseChatModel
@@ -62,35 +62,61 @@ class LLMService:
         if check is not None:
             check()
 
-    def prompt_for(self, history: Sequence[ChatTurn]) -> list[BaseMessage]:
+    def prompt_for(self, history: Sequence[ChatTurn], system_prompt: str | None = None) -> list[BaseMessage]:
         from app.llm.history import build_prompt
 
         budget = self.settings.chat_history_tokens
         if self.provider == "local":
             # A small context window, and prompt processing on CPU costs ~7 ms a token.
             budget = min(budget, self.settings.local_context // 2)
-        return build_prompt(self.settings.system_prompt, history, budget)
+        return build_prompt(self.settings.system_prompt if system_prompt is None else system_prompt, history, budget)
 
-    async def stream_reply(self, history: Sequence[ChatTurn]) -> AsyncGenerator[str, None]:
-        """Yield text deltas; raise LLMError subclasses a person can understand."""
+    async def stream_reply(
+        self,
+        history: Sequence[ChatTurn],
+        *,
+        system_prompt: str | None = None,
+        options: GenerationOptions | None = None,
+        usage: TokenUsage | None = None,
+    ) -> AsyncGenerator[str, None]:
+        """Yield text deltas; raise LLMError subclasses a person can understand.
+
+        `system_prompt` replaces SYSTEM_PROMPT for this call; `options` are passed to the provider
+        under its own names; `usage`, when given, is filled in as the reply streams.
+        """
         timeout = self.settings.llm_timeout_s
         try:
             model = await self.ready_model()
         except Exception as exc:
             logger.exception("could not build the %s chat model", self.provider)
             raise LLMError() from exc
-        stream = model.astream(self.prompt_for(history)).__aiter__()
+        prompt = self.prompt_for(history, system_prompt)
+        kwargs = call_options(self.provider, options, self.settings, with_usage=usage is not None)
+        if options and options.stop:
+            kwargs["stop"] = list(options.stop)
+        stream = model.astream(prompt, **kwargs).__aiter__()
         # The timeout bounds the wait for each chunk, so a long but steady reply is fine.
         stall = StallTimeout(timeout)
+        reported = TokenUsage(estimated=False)
+        completion_chars = 0
         try:
             while True:
                 try:
                     with stall:
                         chunk = await anext(stream)
                 except StopAsyncIteration:
+                    if usage is not None:
+                        _fill_usage(usage, reported, prompt, completion_chars)
                     return
+                if usage is not None and _cut_by_length(chunk):
+                    usage.hit_max_tokens = True
+                counts = getattr(chunk, "usage_metadata", None)
+                if counts:  # LangChain reports per-chunk deltas (summed when chunks are added)
+                    reported.prompt_tokens += int(counts.get("input_tokens", 0))
+                    reported.completion_tokens += int(counts.get("output_tokens", 0))
                 text = chunk_text(chunk)
                 if text:
+                    completion_chars += len(text)
                     yield text
         except LLMError:
             raise
@@ -126,6 +152,60 @@ class LLMService:
             logger.info("title generation failed provider=%s error=%s", self.provider, type(exc).__name__)
             return fallback
         return clean_title(chunk_text(result)) or fallback
+
+
+def call_options(
+    provider: str, options: GenerationOptions | None, settings: Settings, *, with_usage: bool = False
+) -> dict[str, Any]:
+    """The options of one call, under each provider's own names (LangChain passes them through)."""
+    kwargs: dict[str, Any] = {"stream_usage": True} if with_usage and provider == "openai" else {}
+    if options is None:
+        return kwargs
+    chosen: dict[str, Any]
+    common = {"temperature": options.temperature, "top_p": options.top_p, "seed": options.seed}
+    if provider in ("openai", "local", "fake"):
+        max_tokens = options.max_tokens
+        if provider == "local" and max_tokens is not None:
+            max_tokens = min(max_tokens, settings.local_max_tokens)  # the embedded model's own cap stays
+        chosen = {**common, "max_tokens": max_tokens}
+    elif provider == "gemini":
+        chosen = {**common, "max_output_tokens": options.max_tokens}
+    elif provider == "ollama":
+        # Ollama takes them in one `options` object (which replaces the model's own, all unset here).
+        present = {key: value for key, value in common.items() if value is not None}
+        if options.max_tokens is not None:
+            present["num_predict"] = options.max_tokens
+        chosen = {"options": present} if present else {}
+    else:
+        chosen = {}
+    kwargs.update({key: value for key, value in chosen.items() if value is not None})
+    return kwargs
+
+
+# How each provider says "cut at max_tokens": OpenAI and Ollama `length`, Gemini `MAX_TOKENS`.
+_LENGTH_REASONS = {"length", "MAX_TOKENS", "max_tokens"}
+
+
+def _cut_by_length(chunk: Any) -> bool:
+    metadata = getattr(chunk, "response_metadata", None) or {}
+    reason = metadata.get("finish_reason") or metadata.get("done_reason")
+    return isinstance(reason, str) and reason in _LENGTH_REASONS
+
+
+def _fill_usage(usage: TokenUsage, reported: TokenUsage, prompt: list[BaseMessage], completion_chars: int) -> None:
+    if reported.prompt_tokens or reported.completion_tokens:
+        usage.prompt_tokens, usage.completion_tokens, usage.estimated = (
+            reported.prompt_tokens,
+            reported.completion_tokens,
+            False,
+        )
+        return
+    from langchain_core.messages.utils import count_tokens_approximately
+
+    # No counts from the provider (the fake and local models, some servers): ~4 characters a token.
+    usage.prompt_tokens = count_tokens_approximately(prompt)
+    usage.completion_tokens = -(-completion_chars // 4)
+    usage.estimated = True
 
 
 def chunk_text(chunk: Any) -> str:

@@ -1,4 +1,4 @@
-"""ORM tables: the architecture's users, conversations and messages."""
+"""ORM tables: users, conversations, messages, share links and personal API keys."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     DateTime,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -134,13 +136,49 @@ class Siblings:
         return cls(ordered, ordered.index(message_id))
 
 
+class Share(Base):
+    """A public, read-only snapshot of a conversation under an unguessable id (one link per conversation)."""
+
+    __tablename__ = "shares"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", name="uq_shares_conversation_id"),
+        Index("ix_shares_user_id", "user_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    # [{"role", "content", "created_at"}]: a copy, so later messages never show until the link is refreshed.
+    messages: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ApiKey(Base):
+    """A personal API key: only its SHA-256 hash is stored, and a short prefix to recognise it."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_user_id", "user_id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    prefix: Mapped[str] = mapped_column(String(16), nullable=False)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 __all__ = [
     "DEFAULT_TITLE",
+    "ApiKey",
     "Base",
     "Conversation",
     "Message",
     "MessageRole",
     "MessageStatus",
+    "Share",
     "Siblings",
     "UsageDay",
     "User",

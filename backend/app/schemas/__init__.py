@@ -160,6 +160,8 @@ class HealthOut(BaseModel):
     llm_provider: str
     llm_model: str
     allow_signup: bool
+    allow_sharing: bool
+    allow_api_keys: bool
     warnings: list[str]
 
 
@@ -178,3 +180,48 @@ class UsageOut(BaseModel):
     daily_messages_used: int
     daily_message_limit: int | None  # None: no quota on this server
     resets_at: datetime
+
+
+# Share links
+class ShareOut(BaseModel):
+    share_id: str
+    url: str  # the web app's page for the link: {PUBLIC_URL or this server}/s/{share_id}
+    created_at: datetime
+    updated_at: datetime  # when the snapshot was last taken (refreshed)
+
+
+class ShareListItem(ShareOut):
+    conversation_id: int
+    title: str  # the conversation's current title
+
+
+class SharedMessageOut(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+    created_at: datetime
+
+
+class SharedConversationOut(BaseModel):
+    """What anyone with the link sees: no email, no user, conversation or message ids."""
+
+    title: str
+    messages: list[SharedMessageOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+# Personal API keys
+class ApiKeyCreate(StrictModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
+
+
+class ApiKeyOut(OrmModel):
+    id: int
+    name: str
+    prefix: str  # the first characters of the key, to recognise it
+    created_at: datetime
+    last_used_at: datetime | None  # updated at most once a minute
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str  # shown this once: only its hash is stored

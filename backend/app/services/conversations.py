@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import DEFAULT_TITLE, Conversation, Message, Siblings, User, utcnow
+from app.models import DEFAULT_TITLE, Conversation, Message, Share, Siblings, User, utcnow
 from app.services.tree import MAX_DEPTH, active_leaf, path_messages
 
 
@@ -52,6 +52,7 @@ async def delete_conversation(session: AsyncSession, conversation: Conversation)
     # Explicit delete of the messages too: SQLite enforces ON DELETE CASCADE only with the pragma,
     # and a database file opened by another tool may not have it on.
     await session.execute(delete(Message).where(Message.conversation_id == conversation.id))
+    await session.execute(delete(Share).where(Share.conversation_id == conversation.id))  # its links die with it
     await session.delete(conversation)
     await session.commit()
 

@@ -24,6 +24,7 @@ class RateLimits:
     chat: RateLimitItem
     login_email: RateLimitItem
     login_ip: RateLimitItem
+    shared_ip: RateLimitItem
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:
@@ -42,6 +43,7 @@ class RateLimits:
             chat=parse(settings.chat_rate_limit),
             login_email=parse(settings.login_rate_limit),
             login_ip=parse(settings.login_ip_rate_limit),
+            shared_ip=parse(settings.shared_ip_rate_limit),
         )
 
     async def retry_after(self, item: RateLimitItem, *identifiers: str) -> int:
@@ -52,6 +54,12 @@ class RateLimits:
         if not await self.limiter.hit(self.chat, "chat", str(user_id)):
             wait = await self.retry_after(self.chat, "chat", str(user_id))
             raise RateLimited(f"Too many messages. Please wait {wait} s and try again.", retry_after=wait)
+
+    async def hit_shared(self, ip: str) -> None:
+        """Reads of public share links, per client address (ids are unguessable; this bounds scraping)."""
+        if not await self.limiter.hit(self.shared_ip, "shared", ip):
+            wait = await self.retry_after(self.shared_ip, "shared", ip)
+            raise RateLimited(f"Too many requests. Please wait {wait} s and try again.", retry_after=wait)
 
     async def check_login(self, email: str, ip: str) -> None:
         """Refuse while this email or this address has too many recent failed logins."""

@@ -147,13 +147,15 @@ async def test_login_is_throttled_per_email(app_factory, make_settings) -> None:
 
 
 async def test_every_protected_route_requires_a_token(api: Api, app) -> None:  # type: ignore[no-untyped-def]
-    public = {"/api/health", "/api/auth/register", "/api/auth/login"}
+    public = {"/api/health", "/api/auth/register", "/api/auth/login", "/api/shared/{share_id}"}
     checked = 0
     for path, operations in app.openapi()["paths"].items():
         if path in public:
             continue
         for method in operations:
-            response = await api.client.request(method, path.replace("{conversation_id}", "1"), json={})
+            response = await api.client.request(
+                method, path.replace("{conversation_id}", "1").replace("{key_id}", "1"), json={}
+            )
             assert response.status_code == 401, f"{method} {path} -> {response.status_code}"
             checked += 1
     assert checked >= 10

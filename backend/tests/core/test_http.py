@@ -27,6 +27,8 @@ async def test_health_names_the_provider(api: Api) -> None:
         "llm_provider": "fake",
         "llm_model": "fake",
         "allow_signup": True,
+        "allow_sharing": True,
+        "allow_api_keys": True,
         "warnings": [],
     }
 
@@ -79,6 +81,7 @@ async def test_serves_the_web_app_with_spa_fallback_but_never_for_api(
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         index = await client.get("/")
         deep = await client.get("/c/42")
+        shared = await client.get("/s/AbCdEfGhIjKlMnOpQrStUv")
         asset = await client.get("/assets/index-abc123.js")
         api_missing = await client.get("/api/nope")
         escape = await client.get("/../../etc/passwd")
@@ -88,6 +91,8 @@ async def test_serves_the_web_app_with_spa_fallback_but_never_for_api(
     assert index.status_code == deep.status_code == 200
     assert "<title>Conversa</title>" in deep.text
     assert deep.headers["cache-control"] == "no-cache"
+    assert "x-robots-tag" not in deep.headers
+    assert shared.headers["x-robots-tag"] == "noindex"  # a shared conversation is never indexed
     assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert api_missing.status_code == 404
     assert api_missing.json() == {"detail": "Not Found", "code": "not_found"}

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.models import Conversation, Message, User
+from app.models import ApiKey, Conversation, Message, Share, User
 from tests.conftest import Api
 
 HIJACK = "hijacked-by-bob"  # long enough for every string field (passwords need 8 characters)
@@ -21,7 +21,7 @@ def operations(app: Any) -> list[tuple[str, str, dict[str, Any]]]:
     return [(method.upper(), path, op) for path, item in schema["paths"].items() for method, op in item.items()]
 
 
-def body_for(app: Any, operation: dict[str, Any], ids: dict[str, int]) -> dict[str, Any] | None:
+def body_for(app: Any, operation: dict[str, Any], ids: dict[str, Any]) -> dict[str, Any] | None:
     """A valid body, with every string field set (so a missing check would show as a change) and
     every *_id field pointing at the victim's resource."""
     content = operation.get("requestBody", {}).get("content", {}).get("application/json")
@@ -42,7 +42,7 @@ def body_for(app: Any, operation: dict[str, Any], ids: dict[str, int]) -> dict[s
     return body
 
 
-def url_for(path: str, ids: dict[str, int]) -> str:
+def url_for(path: str, ids: dict[str, Any]) -> str:
     return re.sub(r"\{(\w+)\}", lambda match: str(ids[match.group(1)]), path)
 
 
@@ -53,14 +53,20 @@ async def everything(app: Any) -> list[tuple[Any, ...]]:
             (u.id, u.email, u.hashed_password, u.is_active, u.is_admin, u.token_version)
             for u in await session.scalars(select(User))
         ]
-        conversations = [(c.id, c.user_id, c.title, c.updated_at) for c in await session.scalars(select(Conversation))]
-        messages = [
-            (m.id, m.conversation_id, m.role, m.content, m.status) for m in await session.scalars(select(Message))
+        conversations = [
+            (c.id, c.user_id, c.title, c.updated_at, c.active_message_id)
+            for c in await session.scalars(select(Conversation))
         ]
-    return sorted(users) + sorted(conversations) + sorted(messages)
+        messages = [
+            (m.id, m.conversation_id, m.parent_id, m.role, m.content, m.status)
+            for m in await session.scalars(select(Message))
+        ]
+        shares = [(s.id, s.user_id, s.conversation_id, s.updated_at) for s in await session.scalars(select(Share))]
+        keys = [(k.id, k.user_id, k.name, k.key_hash) for k in await session.scalars(select(ApiKey))]
+    return sorted(users) + sorted(conversations) + sorted(messages) + sorted(shares) + sorted(keys)
 
 
-async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, int]:
+async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, Any]:
     chat = (await api.client.post("/api/chat", headers=alice, json={"message": "my private question"})).json()
     await api.client.post(
         "/api/chat", headers=alice, json={"message": "second", "conversation_id": chat["conversation_id"]}
@@ -70,7 +76,16 @@ async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, int]:
     background = api.app.state.context.chat.background
     if background:
         await asyncio.wait(background, timeout=5)
-    return {"conversation_id": chat["conversation_id"], "user_id": me["id"]}
+    share = await api.client.post(f"/api/conversations/{chat['conversation_id']}/share", headers=alice)
+    key = await api.client.post("/api/keys", headers=alice, json={"name": "alice's key"})
+    return {
+        "conversation_id": chat["conversation_id"],
+        "user_id": me["id"],
+        "share_id": share.json()["share_id"],
+        "key_id": key.json()["id"],
+        "message_id": chat["assistant_message"]["id"],  # trees: path and body (PUT .../active, regenerate)
+        "parent_id": chat["assistant_message"]["id"],  # POST /api/chat under one of alice's replies
+    }
 
 
 async def test_another_users_ids_are_not_found_and_nothing_changes(
@@ -81,7 +96,8 @@ async def test_another_users_ids_are_not_found_and_nothing_changes(
     checked = []
     for method, path, operation in operations(app):
         takes_id = "{" in path or any(name in ids for name in (body_for(app, operation, ids) or {}))
-        if not takes_id or path.startswith("/api/admin"):
+        # Public by design: a share link is for anyone who has it (tests/api/test_shares.py).
+        if not takes_id or path.startswith(("/api/admin", "/api/shared/", "/api/conversations/from-share/")):
             continue
         body = body_for(app, operation, ids)
         response = await api.client.request(method, url_for(path, ids), headers=bob, json=body)
@@ -96,7 +112,14 @@ async def test_another_users_ids_are_not_found_and_nothing_changes(
     assert await everything(app) == before
     # Every conversation route with an id, and the chat routes that take one in the body.
     assert len(checked) >= 8, checked
-    assert {"POST /api/chat", "POST /api/chat/stream", "DELETE /api/conversations/{conversation_id}"} <= set(checked)
+    assert {
+        "POST /api/chat",
+        "POST /api/chat/stream",
+        "DELETE /api/conversations/{conversation_id}",
+        "POST /api/conversations/{conversation_id}/share",
+        "DELETE /api/shares/{share_id}",
+        "DELETE /api/keys/{key_id}",
+    } <= set(checked)
     page = await api.client.get(f"/api/conversations/{ids['conversation_id']}/messages", headers=alice)
     assert [m["content"] for m in page.json()["items"]][::2] == ["my private question", "second"]
 
@@ -122,8 +145,15 @@ async def test_admin_routes_refuse_non_admins_and_anonymous_callers(
 async def test_a_disabled_accounts_token_stops_everywhere_at_once(
     api: Api, app: Any, alice: dict[str, str], bob: dict[str, str]
 ) -> None:
-    bob_ids = {"conversation_id": (await api.client.post("/api/conversations", headers=bob, json={})).json()["id"]}
+    bob_ids: dict[str, Any] = {
+        "conversation_id": (await api.client.post("/api/conversations", headers=bob, json={})).json()["id"]
+    }
     bob_ids["user_id"] = (await api.client.get("/api/auth/me", headers=bob)).json()["id"]
+    share = await api.client.post(f"/api/conversations/{bob_ids['conversation_id']}/share", headers=bob)
+    bob_ids["share_id"] = share.json()["share_id"]
+    bob_ids["key_id"] = (await api.client.post("/api/keys", headers=bob, json={"name": "k"})).json()["id"]
+    reply = (await api.client.post("/api/chat", headers=bob, json={"message": "hello"})).json()["assistant_message"]
+    bob_ids["message_id"] = bob_ids["parent_id"] = reply["id"]
     assert (await api.client.get(f"/api/conversations/{bob_ids['conversation_id']}", headers=bob)).status_code == 200
     disabled = await api.client.post(f"/api/admin/users/{bob_ids['user_id']}/disable", headers=alice)
     assert disabled.status_code == 200
@@ -135,5 +165,6 @@ async def test_a_disabled_accounts_token_stops_everywhere_at_once(
             method, url_for(path, bob_ids), headers=bob, json=body_for(app, operation, bob_ids)
         )
         assert response.status_code == 401, (method, path, response.status_code)
-        assert "disabled" in response.json()["detail"]
+        answer = response.json()  # /v1 answers in OpenAI's error shape
+        assert "disabled" in (answer["error"]["message"] if path.startswith("/v1") else answer["detail"])
     assert await everything(app) == before

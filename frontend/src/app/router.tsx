@@ -1,6 +1,7 @@
 import { createBrowserRouter, Navigate, useOutletContext, useParams } from "react-router";
 import { AuthPage, RequireAuth } from "../features/auth";
 import { ChatPage } from "../features/chat";
+import { SharedPage } from "../features/shares";
 import { AppLayout, type LayoutContext } from "./AppLayout";
 
 function ChatRoute() {
@@ -13,6 +14,8 @@ function ChatRoute() {
 export const router = createBrowserRouter([
   { path: "/login", element: <AuthPage mode="login" /> },
   { path: "/signup", element: <AuthPage mode="signup" /> },
+  // Public: a shared conversation reads the same signed in or not.
+  { path: "/s/:shareId", element: <SharedPage /> },
   {
     path: "/",
     element: (

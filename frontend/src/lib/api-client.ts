@@ -84,6 +84,13 @@ export async function apiFetch(path: string, init: RequestInit = {}): Promise<Re
   throw await errorFromResponse(response);
 }
 
+/** A public resource, fetched without the token (a shared link looks the same to everyone, and caches alike). */
+export async function publicJson<T>(path: string): Promise<T> {
+  const response = await fetch(`${API_BASE_URL}${path}`);
+  if (!response.ok) throw await errorFromResponse(response);
+  return (await response.json()) as T;
+}
+
 export async function apiJson<T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> {
   const { json, ...rest } = init;
   const response = await apiFetch(path, json === undefined ? rest : { ...rest, body: JSON.stringify(json) });

@@ -5,3 +5,4 @@ export { AuthProvider } from "./components/AuthProvider";
 export { ChangePasswordDialog } from "./components/ChangePasswordDialog";
 export { RequireAuth } from "./components/RequireAuth";
 export type { User } from "./types";
+export { useHealth } from "./hooks";

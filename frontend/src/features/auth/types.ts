@@ -18,5 +18,7 @@ export interface Health {
   llm_provider: string;
   llm_model: string;
   allow_signup: boolean;
+  allow_sharing: boolean;
+  allow_api_keys: boolean;
   warnings: string[];
 }

@@ -1,1 +1,2 @@
 export { ChatPage } from "./components/ChatPage";
+export { LazyMarkdown } from "./components/LazyMarkdown";

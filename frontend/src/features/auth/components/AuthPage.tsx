@@ -1,9 +1,8 @@
-import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, Navigate, useLocation, useNavigate } from "react-router";
 import { ApiError } from "../../../lib/api-client";
-import { getHealth } from "../api";
+import { useHealth } from "../hooks";
 import { useAuth } from "../auth-context";
 
 export const MIN_PASSWORD_LENGTH = 8;
@@ -23,17 +22,17 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
   const { status, notice, logIn, signUp } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
-  const health = useQuery({ queryKey: ["health"], queryFn: getHealth, staleTime: 60_000 });
+  const health = useHealth();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
 
   const allowSignup = health.data?.allow_signup ?? false;
-  if (status === "signed-in") {
-    const from = (location.state as { from?: string } | null)?.from;
-    return <Navigate to={from && from !== "/login" ? from : "/"} replace />;
-  }
+  // Where the person was going (a protected page, or a shared link to continue).
+  const from = (location.state as { from?: string } | null)?.from;
+  const next = from && from !== "/login" && from !== "/signup" ? from : "/";
+  if (status === "signed-in") return <Navigate to={next} replace />;
   if (mode === "signup" && health.data && !allowSignup) return <Navigate to="/login" replace />;
 
   async function submit(event: FormEvent) {
@@ -47,7 +46,7 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
     try {
       if (mode === "signup") await signUp(email.trim(), password);
       else await logIn(email.trim(), password);
-      navigate("/", { replace: true });
+      navigate(next, { replace: true });
     } catch (caught) {
       setError(t(authErrorKey(caught, mode)));
     } finally {
@@ -106,12 +105,12 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
         </button>
         {mode === "login" && allowSignup && (
           <p className="auth-switch">
-            {t("auth.noAccount")} <Link to="/signup">{t("auth.signUp")}</Link>
+            {t("auth.noAccount")} <Link to="/signup" state={location.state}>{t("auth.signUp")}</Link>
           </p>
         )}
         {mode === "signup" && (
           <p className="auth-switch">
-            {t("auth.haveAccount")} <Link to="/login">{t("auth.logIn")}</Link>
+            {t("auth.haveAccount")} <Link to="/login" state={location.state}>{t("auth.logIn")}</Link>
           </p>
         )}
       </form>

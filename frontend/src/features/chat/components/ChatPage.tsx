@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router";
 import { displayTitle, ExportMenu, useConversation, useRefreshConversations } from "../../conversations";
 import { formatDateTime } from "../../../lib/format";
+import { ShareButton } from "../../shares";
 import { useRefreshUsage } from "../../usage";
 import { useChat, type ChatError, type RetryAction } from "../hooks/use-chat";
 import { Composer } from "./Composer";
@@ -76,7 +77,12 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
         <h1 id="chat-title" className="chat-title" title={title}>
           {title}
         </h1>
-        {conversationId !== null && chat.messages.length > 0 && <ExportMenu conversationId={conversationId} />}
+        {conversationId !== null && chat.messages.length > 0 && (
+          <>
+            <ShareButton conversationId={conversationId} />
+            <ExportMenu conversationId={conversationId} />
+          </>
+        )}
       </header>
       {conversation.isError || chat.loadFailed ? (
         <div className="chat-empty" role="alert">

@@ -1,12 +1,10 @@
-import { lazy, Suspense, useState, type FormEvent } from "react";
+import { Suspense, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { CopyButton } from "../../../components/CopyButton";
 import { PencilIcon, RefreshIcon } from "../../../components/icons";
 import { formatTime } from "../../../lib/format";
 import type { Message } from "../types";
-
-// Markdown, GFM and the sanitiser load after the first paint, in their own chunk.
-const Markdown = lazy(() => import("./Markdown"));
+import { LazyMarkdown as Markdown } from "./LazyMarkdown";
 
 interface MessageItemProps {
   message: Message;

@@ -2,11 +2,15 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Dialog } from "../../../components/Dialog";
 import { LANGUAGES, setLanguage, type Language } from "../../../lib/i18n";
+import { ApiKeysSection } from "../../api-keys";
+import { useHealth } from "../../auth";
+import { SharedLinksSection } from "../../shares";
 import { THEMES, saveTheme, storedTheme, type Theme } from "../theme";
 
 export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
   const { t, i18n } = useTranslation();
   const [theme, setTheme] = useState<Theme>(storedTheme);
+  const health = useHealth();
 
   return (
     <Dialog open={open} title={t("settings.title")} onClose={onClose}>
@@ -41,6 +45,8 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
           ))}
         </select>
       </label>
+      {health.data?.allow_sharing && <SharedLinksSection />}
+      {health.data?.allow_api_keys && <ApiKeysSection />}
       <div className="dialog-actions">
         <button type="button" className="button primary" onClick={onClose}>
           {t("common.close")}

@@ -1,0 +1,3 @@
+export { ShareButton } from "./components/ShareDialog";
+export { SharedLinksSection } from "./components/SharedLinksSection";
+export { SharedPage } from "./components/SharedPage";
