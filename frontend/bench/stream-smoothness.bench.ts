@@ -35,6 +35,10 @@ interface RunFigures {
   inputDelayP95Ms: number;
   inputDelayMaxMs: number;
   eventTimingKeydownP95Ms: number;
+  /** How far the first message moved on screen when older ones loaded (0: the view kept its place). */
+  olderShiftPx: number;
+  /** Sampled while streaming: how far the view was from the bottom (small: it followed the stream). */
+  farthestFromBottomPx: number;
 }
 
 declare global {
@@ -119,10 +123,19 @@ async function measureOnce(browser: Browser, url: string, token: string, convers
     const loadOlder = page.getByRole("button", { name: "Load earlier messages" });
     const messages = page.locator("article.message");
     await messages.first().waitFor();
+    let olderShiftPx = 0;
     while (await loadOlder.isVisible()) {
       const before = await messages.count();
+      await loadOlder.scrollIntoViewIfNeeded();
+      const firstId = await messages.first().getAttribute("data-message-id");
+      const top = await messages.first().evaluate((element) => element.getBoundingClientRect().top);
       await loadOlder.click();
       await page.waitForFunction((n) => document.querySelectorAll("article.message").length > n, before);
+      // Loading older messages must leave the message that was first where it was on screen.
+      const same = page.locator(`article.message[data-message-id="${firstId}"]`);
+      if (firstId !== null && (await same.count()) === 1) {
+        olderShiftPx = Math.max(olderShiftPx, Math.abs((await same.evaluate((element) => element.getBoundingClientRect().top)) - top));
+      }
     }
     await page.waitForFunction(
       (n) => document.querySelectorAll("article.message.assistant .markdown").length >= n,
@@ -148,9 +161,15 @@ async function measureOnce(browser: Browser, url: string, token: string, convers
       streaming = false;
     });
     let keys = 0;
+    let farthestFromBottomPx = 0;
+    const scroller = page.locator(".message-scroller");
     while (streaming) {
       await page.keyboard.press("KeyA");
       keys += 1;
+      if (keys % 10 === 0) {
+        const distance = await scroller.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight);
+        farthestFromBottomPx = Math.max(farthestFromBottomPx, distance);
+      }
       await Promise.race([finished, new Promise((wake) => setTimeout(wake, TYPE_EVERY_MS))]);
     }
     await finished;
@@ -184,6 +203,8 @@ async function measureOnce(browser: Browser, url: string, token: string, convers
       inputDelayP95Ms: percentile(probe, 95),
       inputDelayMaxMs: Math.max(0, ...probe),
       eventTimingKeydownP95Ms: percentile(eventTiming, 95),
+      olderShiftPx,
+      farthestFromBottomPx,
     };
   } finally {
     await context.close();

@@ -12,7 +12,19 @@ export interface MessagePage {
   has_more: boolean;
 }
 
-export type StreamErrorCode = "rate_limited" | "timeout" | "model_error" | "busy" | "internal";
+/** The `code` of an SSE `error` event; `rate_limited`, `timeout` and `busy` come from servers before the `model_` codes. */
+export type StreamErrorCode =
+  | "model_busy"
+  | "model_timeout"
+  | "model_rate_limited"
+  | "model_error"
+  | "server_stopping"
+  | "overloaded"
+  | "daily_quota"
+  | "internal"
+  | "rate_limited"
+  | "timeout"
+  | "busy";
 
 export type ChatStreamEvent =
   | { type: "start"; conversation_id: number; user_message: Message }

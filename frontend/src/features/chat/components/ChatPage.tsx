@@ -41,6 +41,12 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
     },
   });
 
+  // Stable callbacks: the messages that are not streaming keep equal props and skip rendering.
+  const { regenerate, loadOlder } = chat;
+  const onRegenerate = useCallback(() => void regenerate(), [regenerate]);
+  const onEdit = useCallback((text: string) => void regenerate(text), [regenerate]);
+  const onLoadOlder = useCallback(() => void loadOlder(), [loadOlder]);
+
   async function send(text: string) {
     setDraft("");
     const accepted = await chat.send(text);
@@ -92,9 +98,11 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
           messages={chat.messages}
           streaming={chat.streaming}
           hasMore={chat.hasMore}
-          onLoadOlder={() => void chat.loadOlder()}
-          onRegenerate={() => void chat.regenerate()}
-          onEdit={(text) => void chat.regenerate(text)}
+          loadingOlder={chat.loadingOlder}
+          loadOlderFailed={chat.loadOlderFailed}
+          onLoadOlder={onLoadOlder}
+          onRegenerate={onRegenerate}
+          onEdit={onEdit}
         >
           {chat.error && <ErrorNotice error={chat.error} onRetry={() => retryLast()} onDismiss={chat.dismissError} />}
         </MessageList>

@@ -1,7 +1,9 @@
 import type { Element, ElementContent } from "hast";
+import { memo } from "react";
 import ReactMarkdown, { type Components } from "react-markdown";
 import rehypeSanitize from "rehype-sanitize";
 import remarkGfm from "remark-gfm";
+import { splitSettledBlocks } from "../markdown-blocks";
 import { CodeBlock } from "./CodeBlock";
 
 function textOf(node: ElementContent): string {
@@ -37,16 +39,40 @@ const components: Components = {
   ),
 };
 
+const REMARK_PLUGINS = [remarkGfm];
+const REHYPE_PLUGINS = [rehypeSanitize];
+
+/** One parse of `text`, skipped while the text stays the same. */
+const MarkdownBlock = memo(function MarkdownBlock({ text }: { text: string }) {
+  return (
+    <ReactMarkdown remarkPlugins={REMARK_PLUGINS} rehypePlugins={REHYPE_PLUGINS} components={components}>
+      {text}
+    </ReactMarkdown>
+  );
+});
+
 /**
  * Assistant text as Markdown (GFM). Raw HTML is never rendered (react-markdown drops it,
  * rehype-sanitize cleans what is left) and unsafe URLs such as javascript: are removed.
+ * While `streaming`, the blocks that can no longer change are parsed once each and only the
+ * growing last block again on each update; the finished text is parsed as one document.
  */
-export default function Markdown({ text }: { text: string }) {
+export default function Markdown({ text, streaming = false }: { text: string; streaming?: boolean }) {
+  if (!streaming) {
+    return (
+      <div className="markdown">
+        <MarkdownBlock text={text} />
+      </div>
+    );
+  }
+  const { settled, tail } = splitSettledBlocks(text);
   return (
     <div className="markdown">
-      <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[rehypeSanitize]} components={components}>
-        {text}
-      </ReactMarkdown>
+      {settled.map((block, index) => (
+        // Streaming only appends: block n stays block n.
+        <MarkdownBlock key={index} text={block} />
+      ))}
+      <MarkdownBlock key="tail" text={tail} />
     </div>
   );
 }
