@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chatReducer, EMPTY_CHAT, PENDING_ASSISTANT_ID, PENDING_USER_ID, type ChatAction, type ChatState } from "./chat-state";
+import { chatReducer, EMPTY_CHAT, messageKey, PENDING_ASSISTANT_ID, PENDING_USER_ID, type ChatAction, type ChatState } from "./chat-state";
 import type { Message } from "./types";
 
 const NOW = "2026-11-27T10:00:00Z";
@@ -96,5 +96,20 @@ describe("chatReducer", () => {
     const failed = run(asking, { type: "olderFailed" });
     expect(failed).toMatchObject({ loadingOlder: false, loadOlderFailed: true, messages: history });
     expect(run(failed, { type: "olderRequested" }).loadOlderFailed).toBe(false);
+  });
+
+  it("keeps a streamed message's view key when its saved id arrives, and gives the next exchange new ones", () => {
+    const sending = run(loaded, { type: "sent", text: "More", conversationId: 7, now: NOW });
+    const pendingKeys = sending.messages.map((item) => messageKey(sending, item));
+    const saved = run(
+      sending,
+      { type: "accepted", userMessage: message(3, "user", "More") },
+      { type: "replySaved", message: message(4, "assistant", "Sure") },
+      { type: "streamEnded" },
+    );
+    expect(saved.messages.map((item) => messageKey(saved, item))).toEqual(pendingKeys);
+    const next = run(saved, { type: "regenerating", conversationId: 7, now: NOW });
+    const keys = next.messages.map((item) => messageKey(next, item));
+    expect(new Set(keys).size).toBe(keys.length);
   });
 });

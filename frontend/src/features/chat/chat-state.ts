@@ -20,6 +20,10 @@ export interface ChatState {
   error: ChatError | null;
   /** The messages from before the exchange now streaming: put back when the server refuses it. */
   rollback: Message[] | null;
+  /** Counts the exchanges sent from this page: a pending message's view key. */
+  exchange: number;
+  /** The view key a saved message keeps from when it was pending, so its view is not built again. */
+  keys: Record<number, string>;
 }
 
 export type ChatAction =
@@ -50,7 +54,20 @@ export const EMPTY_CHAT: ChatState = {
   streaming: false,
   error: null,
   rollback: null,
+  exchange: 0,
+  keys: {},
 };
+
+/** A stable React key: a streamed message keeps the one it had while pending when its real id arrives. */
+export function messageKey(state: Pick<ChatState, "exchange" | "keys">, message: Message): string {
+  if (message.id < 0) return `${message.role}-${state.exchange}`;
+  return state.keys[message.id] ?? String(message.id);
+}
+
+function withKey(state: ChatState, message: Message | null): Record<number, string> {
+  if (!message) return state.keys;
+  return { ...state.keys, [message.id]: `${message.role}-${state.exchange}` };
+}
 
 function pendingMessage(id: number, role: Message["role"], content: string, conversationId: number, now: string): Message {
   return { id, conversation_id: conversationId, role, content, status: "complete", created_at: now };
@@ -97,6 +114,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case "sent":
       return {
         ...state,
+        exchange: state.exchange + 1,
         streaming: true,
         error: null,
         rollback: state.messages,
@@ -114,6 +132,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       if (action.message !== undefined && lastUser) messages[index] = { ...lastUser, content: action.message };
       return {
         ...state,
+        exchange: state.exchange + 1,
         streaming: true,
         error: null,
         rollback: state.messages,
@@ -125,7 +144,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       if (index === -1) return state;
       const messages = [...state.messages];
       messages[index] = action.userMessage;
-      return { ...state, messages, rollback: null };
+      return { ...state, messages, rollback: null, keys: withKey(state, action.userMessage) };
     }
     case "tokens":
       if (action.text === "") return state;
@@ -137,11 +156,16 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         })),
       };
     case "replySaved":
-      return { ...state, messages: updateMessage(state.messages, PENDING_ASSISTANT_ID, () => action.message) };
+      return {
+        ...state,
+        messages: updateMessage(state.messages, PENDING_ASSISTANT_ID, () => action.message),
+        keys: withKey(state, action.message),
+      };
     case "replyFailed":
       return {
         ...state,
         messages: updateMessage(state.messages, PENDING_ASSISTANT_ID, () => action.message),
+        keys: withKey(state, action.message),
         error: action.error,
       };
     case "interrupted":

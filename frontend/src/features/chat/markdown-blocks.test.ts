@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { splitSettledBlocks } from "./markdown-blocks";
+import { blocksRenderAlike, splitSettledBlocks } from "./markdown-blocks";
 
 describe("splitSettledBlocks", () => {
   it("keeps everything in the tail until a blank line is followed by a new block", () => {
@@ -22,17 +22,23 @@ describe("splitSettledBlocks", () => {
     expect(splitSettledBlocks(text).settled).toEqual(["~~~~\n```\n\nstill code\n~~~~"]);
   });
 
-  it("keeps an indented continuation with its list item", () => {
-    const text = "1. First\n\n   more about it\n\n2. Second\n";
-    expect(splitSettledBlocks(text)).toEqual({ settled: ["1. First\n\n   more about it"], tail: "2. Second\n" });
+  it("keeps a loose list and its indented continuations in one block", () => {
+    const list = "1. First\n\n   more about it\n\n2. Second\n\n- third";
+    expect(splitSettledBlocks(`${list}\n\nAfter`)).toEqual({ settled: [list], tail: "After" });
   });
 
   it("settles a table and a paragraph as separate blocks", () => {
-    const text = "| a | b |\n|---|---|\n| 1 | 2 |\n\nSome text\n\n- item\n";
+    const text = "| a | b |\n|---|---|\n| 1 | 2 |\n\nSome text\n\n## Next\n";
     expect(splitSettledBlocks(text)).toEqual({
       settled: ["| a | b |\n|---|---|\n| 1 | 2 |", "Some text"],
-      tail: "- item\n",
+      tail: "## Next\n",
     });
+  });
+
+  it("says when definitions need the whole text", () => {
+    expect(blocksRenderAlike("See [the docs][docs].\n\n[docs]: https://example.com")).toBe(false);
+    expect(blocksRenderAlike("A note[^1].\n\n[^1]: The note.")).toBe(false);
+    expect(blocksRenderAlike("[a link](https://example.com) and `[x]: y` in code")).toBe(true);
   });
 
   it("loses no text", () => {

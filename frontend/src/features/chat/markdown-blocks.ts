@@ -1,11 +1,20 @@
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
 const BLANK = /^[ \t]*$/;
+// After a blank line these still belong to the block above: an indented continuation, the next item of a loose list.
+const CONTINUES = /^([ \t]|[*+-]([ \t]|$)|\d{1,9}[.)]([ \t]|$))/;
+// Link reference and footnote definitions reach across blocks.
+const DEFINITION = /^ {0,3}\[[^\]\n]+\]:/m;
+
+/** Whether the blocks of `text` render as the whole text does (no definitions that other blocks use). */
+export function blocksRenderAlike(text: string): boolean {
+  return !DEFINITION.test(text);
+}
 
 /**
- * Splits Markdown that is still growing into the blocks that can no longer change and the tail
- * that can. A block is settled once a blank line outside a code fence is followed by a line that
- * is not indented (an indented one may continue a list item). The streaming reply renders each
- * settled block once and re-parses only the tail; the finished reply is parsed whole again.
+ * Splits Markdown into the blocks that can no longer change as text is appended and the tail that
+ * can. A block is settled once a blank line outside a code fence is followed by a line that starts
+ * a new block (not indented, not a list item). Rendered one by one, the blocks make the same
+ * elements as the whole text, so a reply is parsed a block at a time, each block once.
  */
 export function splitSettledBlocks(text: string): { settled: string[]; tail: string } {
   const settled: string[] = [];
@@ -26,7 +35,7 @@ export function splitSettledBlocks(text: string): { settled: string[]; tail: str
       afterBlank = lineStart > blockStart;
     } else {
       // A line still arriving can only grow: if it starts unindented, it starts a new block.
-      if (afterBlank && !/^[ \t]/.test(line)) {
+      if (afterBlank && !CONTINUES.test(line)) {
         settled.push(text.slice(blockStart, lineStart).replace(/\n+$/, ""));
         blockStart = lineStart;
       }

@@ -96,6 +96,7 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
       ) : (
         <MessageList
           messages={chat.messages}
+          keys={{ exchange: chat.exchange, keys: chat.keys }}
           streaming={chat.streaming}
           hasMore={chat.hasMore}
           loadingOlder={chat.loadingOlder}

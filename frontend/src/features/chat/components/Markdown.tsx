@@ -3,7 +3,7 @@ import { memo } from "react";
 import ReactMarkdown, { type Components } from "react-markdown";
 import rehypeSanitize from "rehype-sanitize";
 import remarkGfm from "remark-gfm";
-import { splitSettledBlocks } from "../markdown-blocks";
+import { blocksRenderAlike, splitSettledBlocks } from "../markdown-blocks";
 import { CodeBlock } from "./CodeBlock";
 
 function textOf(node: ElementContent): string {
@@ -54,11 +54,12 @@ const MarkdownBlock = memo(function MarkdownBlock({ text }: { text: string }) {
 /**
  * Assistant text as Markdown (GFM). Raw HTML is never rendered (react-markdown drops it,
  * rehype-sanitize cleans what is left) and unsafe URLs such as javascript: are removed.
- * While `streaming`, the blocks that can no longer change are parsed once each and only the
- * growing last block again on each update; the finished text is parsed as one document.
+ * The text is parsed a block at a time and each block only when it changes: while a reply streams
+ * only its last block is parsed again, and the finished reply keeps the blocks it has. A finished
+ * text with link or footnote definitions is parsed whole, so references find them.
  */
 export default function Markdown({ text, streaming = false }: { text: string; streaming?: boolean }) {
-  if (!streaming) {
+  if (!streaming && !blocksRenderAlike(text)) {
     return (
       <div className="markdown">
         <MarkdownBlock text={text} />
@@ -69,7 +70,7 @@ export default function Markdown({ text, streaming = false }: { text: string; st
   return (
     <div className="markdown">
       {settled.map((block, index) => (
-        // Streaming only appends: block n stays block n.
+        // Text is only ever appended: block n stays block n.
         <MarkdownBlock key={index} text={block} />
       ))}
       <MarkdownBlock key="tail" text={tail} />

@@ -12,6 +12,7 @@ function renderList(props: { loadingOlder?: boolean; loadOlderFailed?: boolean; 
   render(
     <MessageList
       messages={messages}
+      keys={{ exchange: 0, keys: {} }}
       streaming={false}
       hasMore
       loadingOlder={props.loadingOlder ?? false}

@@ -1,11 +1,13 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { PENDING_ASSISTANT_ID } from "../hooks/use-chat";
+import { messageKey, PENDING_ASSISTANT_ID, type ChatState } from "../hooks/use-chat";
 import type { Message } from "../types";
 import { MessageItem } from "./MessageItem";
 
 interface MessageListProps {
   messages: Message[];
+  /** What keeps a streamed message's view when the server gives it its id. */
+  keys: Pick<ChatState, "exchange" | "keys">;
   streaming: boolean;
   hasMore: boolean;
   loadingOlder: boolean;
@@ -20,6 +22,7 @@ const STICK_DISTANCE_PX = 80;
 
 export function MessageList({
   messages,
+  keys,
   streaming,
   hasMore,
   loadingOlder,
@@ -138,7 +141,7 @@ export function MessageList({
         )}
         {messages.map((message, index) => (
           <MessageItem
-            key={message.id}
+            key={messageKey(keys, message)}
             message={message}
             streaming={streaming && message.id === PENDING_ASSISTANT_ID}
             canEdit={!streaming && index === lastUserIndex && message.id > 0}

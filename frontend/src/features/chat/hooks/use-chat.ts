@@ -4,7 +4,7 @@ import { chatErrorFor, errorKeyForCode, type RetryAction } from "../chat-errors"
 import { chatReducer, EMPTY_CHAT } from "../chat-state";
 import type { ChatStreamEvent } from "../types";
 
-export { PENDING_ASSISTANT_ID, PENDING_USER_ID, type ChatState } from "../chat-state";
+export { messageKey, PENDING_ASSISTANT_ID, PENDING_USER_ID, type ChatState } from "../chat-state";
 export { chatErrorFor, errorKeyFor, type ChatError, type RetryAction } from "../chat-errors";
 
 interface ChatCallbacks {
