@@ -58,11 +58,15 @@ afterEach(() => {
 });
 
 describe("ChatPage while a reply streams", () => {
-  it("renders only the streaming message again, once per frame", async () => {
+  it("renders only the streaming message again, once per update", async () => {
     const frames: FrameRequestCallback[] = [];
     vi.stubGlobal("requestAnimationFrame", (callback: FrameRequestCallback) => frames.push(callback));
     vi.stubGlobal("cancelAnimationFrame", () => undefined);
-    const runFrames = () => act(() => frames.splice(0).forEach((frame) => frame(performance.now())));
+    // Updates come at most every 50 ms: wait for the next frame to be asked for, then run it.
+    const runFrames = async () => {
+      await waitFor(() => expect(frames.length).toBeGreaterThan(0));
+      act(() => frames.splice(0).forEach((frame) => frame(performance.now())));
+    };
     const backend = mockBackend();
     const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
     render(
@@ -77,7 +81,7 @@ describe("ChatPage while a reply streams", () => {
     await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "Third question{Enter}");
     await act(async () => backend.send("start", { conversation_id: 7, user_message: message(5, "user", "Third question") }));
     await act(async () => backend.send("token", { text: "Thi" }));
-    runFrames();
+    await runFrames();
     await screen.findByText("Thi");
     renders.length = 0;
 
@@ -85,11 +89,11 @@ describe("ChatPage while a reply streams", () => {
       backend.send("token", { text: "rd" });
       backend.send("token", { text: " ans" });
     });
-    runFrames();
+    await runFrames();
     await act(async () => backend.send("token", { text: "wer" }));
-    runFrames();
+    await runFrames();
     await screen.findByText("Third answer");
-    // Two frames, two renders of the streaming reply, none of the two answers above it.
+    // Two updates, two renders of the streaming reply, none of the two answers above it.
     expect(renders).toEqual(["Third ans", "Third answer"]);
 
     await act(async () => {

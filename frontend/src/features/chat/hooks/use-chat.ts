@@ -13,7 +13,9 @@ interface ChatCallbacks {
   onActivity: () => void;
 }
 
-// Tokens wait for the next frame: one state update (and one render) per frame, however fast they come.
+// Tokens wait for the next frame, and at least this long after the last update: a reply re-renders,
+// lays out and paints at most 20 times a second, however fast its tokens come.
+const MIN_UPDATE_INTERVAL_MS = 50;
 const nextFrame: (callback: () => void) => number =
   typeof requestAnimationFrame === "function"
     ? (callback) => requestAnimationFrame(callback)
@@ -94,20 +96,39 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
       let finished = false;
       let buffered = "";
       let frame: number | null = null;
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      let lastUpdate = -Infinity;
 
       const flushTokens = () => {
         if (frame !== null) cancelFrame(frame);
+        if (timer !== null) clearTimeout(timer);
         frame = null;
+        timer = null;
         const text = buffered;
         buffered = "";
-        if (text && stillHere()) dispatch({ type: "tokens", text });
+        if (!text || !stillHere()) return;
+        lastUpdate = performance.now();
+        dispatch({ type: "tokens", text });
+      };
+
+      const scheduleFlush = () => {
+        if (frame !== null || timer !== null) return;
+        const wait = lastUpdate + MIN_UPDATE_INTERVAL_MS - performance.now();
+        if (wait <= 0) {
+          frame = nextFrame(flushTokens);
+          return;
+        }
+        timer = setTimeout(() => {
+          timer = null;
+          frame = nextFrame(flushTokens);
+        }, wait);
       };
 
       const onEvent = (event: ChatStreamEvent) => {
         if (!stillHere()) return;
         if (event.type === "token") {
           buffered += event.text;
-          frame ??= nextFrame(flushTokens);
+          scheduleFlush();
           return;
         }
         flushTokens();
