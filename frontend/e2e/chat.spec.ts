@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { assistantMessages, composer, screenshot, sendAndWait, signUp, userMessages } from "./helpers";
+import { assistantMessages, composer, lastSavedMessage, screenshot, sendAndWait, signUp, userMessages } from "./helpers";
 
 test("send, stream, regenerate, edit and resend, reload keeps the history", async ({ page }) => {
   const consoleErrors: string[] = [];
@@ -86,7 +86,9 @@ test("Stop keeps the partial reply, marked incomplete, also after a reload", asy
   await expect(composer(page)).toBeEnabled();
 
   await expect(page).toHaveURL(/\/c\/\d+$/);
-  await page.waitForTimeout(500); // the server saves the partial reply when it sees the closed stream
+  // The server saves the partial reply when it sees the closed stream.
+  const conversationId = Number(new URL(page.url()).pathname.split("/").pop());
+  await expect.poll(() => lastSavedMessage(page, conversationId)).toBe("assistant incomplete");
   await page.reload();
   await expect(assistantMessages(page).last()).toContainText("Incomplete reply");
   await expect(assistantMessages(page).last()).toContainText("You said:");

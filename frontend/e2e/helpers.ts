@@ -53,3 +53,15 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(screenshotDir, { recursive: true });
   await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: false });
 }
+
+/** "<role> <status>" of the conversation's last saved message, asked of the API with the page's token. */
+export async function lastSavedMessage(page: Page, conversationId: number): Promise<string> {
+  return page.evaluate(async (id) => {
+    const response = await fetch(`/api/conversations/${id}/messages?limit=1`, {
+      headers: { Authorization: `Bearer ${localStorage.getItem("conversa.token") ?? ""}` },
+    });
+    const page = (await response.json()) as { items: { role: string; status: string }[] };
+    const last = page.items[page.items.length - 1];
+    return last ? `${last.role} ${last.status}` : "";
+  }, conversationId);
+}

@@ -54,7 +54,10 @@ test.describe("360 px phone", () => {
     await page.getByRole("button", { name: "Open conversations menu" }).click();
     await expect(nav).toBeVisible();
     await expect(page.getByRole("button", { name: "Close conversations menu" })).toBeFocused();
-    await page.waitForTimeout(300); // the slide-in transition
+    // The slide-in transition has ended.
+    await page.evaluate(() =>
+      Promise.all(document.getAnimations().filter((animation) => animation instanceof CSSTransition).map((a) => a.finished)),
+    );
     await screenshot(page, "mobile-drawer");
     await page.keyboard.press("Escape");
     await expect(nav).toBeHidden();

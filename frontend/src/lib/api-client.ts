@@ -5,12 +5,15 @@ export const API_BASE_URL: string = (import.meta.env.VITE_API_BASE_URL ?? "").re
 export class ApiError extends Error {
   readonly status: number;
   readonly retryAfter: number | null;
+  /** The machine-readable `code` of the error body (e.g. "daily_quota"); null from servers that send none. */
+  readonly code: string | null;
 
-  constructor(status: number, message: string, retryAfter: number | null = null) {
+  constructor(status: number, message: string, retryAfter: number | null = null, code: string | null = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.retryAfter = retryAfter;
+    this.code = code;
   }
 }
 
@@ -52,18 +55,26 @@ export function detailFromBody(body: unknown): string | null {
   return null;
 }
 
+/** The error body's `code`, when it is a string. */
+export function codeFromBody(body: unknown): string | null {
+  if (!body || typeof body !== "object" || !("code" in body)) return null;
+  const code = (body as { code: unknown }).code;
+  return typeof code === "string" && code !== "" ? code : null;
+}
+
 async function errorFromResponse(response: Response): Promise<ApiError> {
-  let message: string | null;
+  let body: unknown;
   try {
-    message = detailFromBody(await response.json());
+    body = await response.json();
   } catch {
-    message = null;
+    body = null;
   }
   const retryAfter = Number(response.headers.get("Retry-After"));
   return new ApiError(
     response.status,
-    message ?? `${response.status} ${response.statusText}`.trim(),
+    detailFromBody(body) ?? `${response.status} ${response.statusText}`.trim(),
     Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
+    codeFromBody(body),
   );
 }
 

@@ -12,13 +12,19 @@ export interface MessagePage {
   has_more: boolean;
 }
 
+/** The `code` of an SSE `error` event; `rate_limited`, `timeout` and `busy` come from servers before the `model_` codes. */
 export type StreamErrorCode =
-  | "model_rate_limited"
-  | "model_timeout"
-  | "model_error"
   | "model_busy"
+  | "model_timeout"
+  | "model_rate_limited"
+  | "model_error"
   | "server_stopping"
-  | "internal";
+  | "overloaded"
+  | "daily_quota"
+  | "internal"
+  | "rate_limited"
+  | "timeout"
+  | "busy";
 
 export type ChatStreamEvent =
   | { type: "start"; conversation_id: number; user_message: Message }

@@ -42,6 +42,12 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
     },
   });
 
+  // Stable callbacks: the messages that are not streaming keep equal props and skip rendering.
+  const { regenerate, loadOlder } = chat;
+  const onRegenerate = useCallback(() => void regenerate(), [regenerate]);
+  const onEdit = useCallback((text: string) => void regenerate(text), [regenerate]);
+  const onLoadOlder = useCallback(() => void loadOlder(), [loadOlder]);
+
   async function send(text: string) {
     setDraft("");
     const accepted = await chat.send(text);
@@ -96,11 +102,14 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
       ) : (
         <MessageList
           messages={chat.messages}
+          keys={{ exchange: chat.exchange, keys: chat.keys }}
           streaming={chat.streaming}
           hasMore={chat.hasMore}
-          onLoadOlder={() => void chat.loadOlder()}
-          onRegenerate={() => void chat.regenerate()}
-          onEdit={(text) => void chat.regenerate(text)}
+          loadingOlder={chat.loadingOlder}
+          loadOlderFailed={chat.loadOlderFailed}
+          onLoadOlder={onLoadOlder}
+          onRegenerate={onRegenerate}
+          onEdit={onEdit}
         >
           {chat.error && <ErrorNotice error={chat.error} onRetry={() => retryLast()} onDismiss={chat.dismissError} />}
         </MessageList>

@@ -1,7 +1,9 @@
 import type { Element, ElementContent } from "hast";
+import { memo } from "react";
 import ReactMarkdown, { type Components } from "react-markdown";
 import rehypeSanitize from "rehype-sanitize";
 import remarkGfm from "remark-gfm";
+import { blocksRenderAlike, splitSettledBlocks } from "../markdown-blocks";
 import { CodeBlock } from "./CodeBlock";
 
 function textOf(node: ElementContent): string {
@@ -37,16 +39,41 @@ const components: Components = {
   ),
 };
 
+const REMARK_PLUGINS = [remarkGfm];
+const REHYPE_PLUGINS = [rehypeSanitize];
+
+/** One parse of `text`, skipped while the text stays the same. */
+const MarkdownBlock = memo(function MarkdownBlock({ text }: { text: string }) {
+  return (
+    <ReactMarkdown remarkPlugins={REMARK_PLUGINS} rehypePlugins={REHYPE_PLUGINS} components={components}>
+      {text}
+    </ReactMarkdown>
+  );
+});
+
 /**
  * Assistant text as Markdown (GFM). Raw HTML is never rendered (react-markdown drops it,
  * rehype-sanitize cleans what is left) and unsafe URLs such as javascript: are removed.
+ * The text is parsed a block at a time and each block only when it changes: while a reply streams
+ * only its last block is parsed again, and the finished reply keeps the blocks it has. A finished
+ * text with link or footnote definitions is parsed whole, so references find them.
  */
-export default function Markdown({ text }: { text: string }) {
+export default function Markdown({ text, streaming = false }: { text: string; streaming?: boolean }) {
+  if (!streaming && !blocksRenderAlike(text)) {
+    return (
+      <div className="markdown">
+        <MarkdownBlock text={text} />
+      </div>
+    );
+  }
+  const { settled, tail } = splitSettledBlocks(text);
   return (
     <div className="markdown">
-      <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[rehypeSanitize]} components={components}>
-        {text}
-      </ReactMarkdown>
+      {settled.map((block, index) => (
+        // Text is only ever appended: block n stays block n.
+        <MarkdownBlock key={index} text={block} />
+      ))}
+      <MarkdownBlock key="tail" text={tail} />
     </div>
   );
 }

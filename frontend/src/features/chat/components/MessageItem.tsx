@@ -1,4 +1,4 @@
-import { Suspense, useState, type FormEvent } from "react";
+import { memo, Suspense, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { CopyButton } from "../../../components/CopyButton";
 import { PencilIcon, RefreshIcon } from "../../../components/icons";
@@ -15,7 +15,18 @@ interface MessageItemProps {
   onEdit: (text: string) => void;
 }
 
-export function MessageItem({ message, streaming, canRegenerate, canEdit, onRegenerate, onEdit }: MessageItemProps) {
+/**
+ * One message. Memoised: while a reply streams, the other messages keep their props (the same
+ * message objects, stable callbacks) and do not render again.
+ */
+export const MessageItem = memo(function MessageItem({
+  message,
+  streaming,
+  canRegenerate,
+  canEdit,
+  onRegenerate,
+  onEdit,
+}: MessageItemProps) {
   const { t, i18n } = useTranslation();
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
@@ -34,6 +45,7 @@ export function MessageItem({ message, streaming, canRegenerate, canEdit, onRege
       className={`message ${message.role}${message.status === "incomplete" ? " incomplete" : ""}`}
       aria-label={isUser ? t("chat.you") : t("chat.assistant")}
       data-testid={`message-${message.role}`}
+      data-message-id={message.id}
     >
       <header className="message-meta">
         <span className="message-author">{isUser ? t("chat.you") : t("chat.assistant")}</span>
@@ -75,7 +87,7 @@ export function MessageItem({ message, streaming, canRegenerate, canEdit, onRege
         </div>
       ) : (
         <Suspense fallback={plain}>
-          <Markdown text={message.content} />
+          <Markdown text={message.content} streaming={streaming} />
         </Suspense>
       )}
       {message.status === "incomplete" && !streaming && (
@@ -113,4 +125,4 @@ export function MessageItem({ message, streaming, canRegenerate, canEdit, onRege
       )}
     </article>
   );
-}
+});

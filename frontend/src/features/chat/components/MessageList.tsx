@@ -1,13 +1,17 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { PENDING_ASSISTANT_ID } from "../hooks/use-chat";
+import { messageKey, PENDING_ASSISTANT_ID, type ChatState } from "../hooks/use-chat";
 import type { Message } from "../types";
 import { MessageItem } from "./MessageItem";
 
 interface MessageListProps {
   messages: Message[];
+  /** What keeps a streamed message's view when the server gives it its id. */
+  keys: Pick<ChatState, "exchange" | "keys">;
   streaming: boolean;
   hasMore: boolean;
+  loadingOlder: boolean;
+  loadOlderFailed: boolean;
   onLoadOlder: () => void;
   onRegenerate: () => void;
   onEdit: (text: string) => void;
@@ -16,11 +20,24 @@ interface MessageListProps {
 
 const STICK_DISTANCE_PX = 80;
 
-export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegenerate, onEdit, children }: MessageListProps) {
+export function MessageList({
+  messages,
+  keys,
+  streaming,
+  hasMore,
+  loadingOlder,
+  loadOlderFailed,
+  onLoadOlder,
+  onRegenerate,
+  onEdit,
+  children,
+}: MessageListProps) {
   const { t } = useTranslation();
   const scroller = useRef<HTMLDivElement>(null);
   const list = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
+  // Where the first message was on screen when older ones were asked for: it stays there.
+  const olderAnchor = useRef<{ id: number; top: number } | null>(null);
   const [showJump, setShowJump] = useState(false);
 
   const lastUserIndex = messages.findLastIndex((message) => message.role === "user");
@@ -29,7 +46,15 @@ export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegen
   // Follow the stream unless the person scrolled up to read.
   useLayoutEffect(() => {
     const element = scroller.current;
-    if (element && stickToBottom.current) element.scrollTop = element.scrollHeight;
+    if (!element) return;
+    const anchor = olderAnchor.current;
+    if (anchor && messages[0]?.id !== anchor.id) {
+      olderAnchor.current = null;
+      const same = list.current?.querySelector(`article[data-message-id="${anchor.id}"]`);
+      if (same) element.scrollTop += same.getBoundingClientRect().top - anchor.top;
+      return;
+    }
+    if (stickToBottom.current) element.scrollTop = element.scrollHeight;
   }, [messages, children]);
 
   // Content also grows on its own (Markdown and highlighting load lazily): keep the bottom in view.
@@ -63,6 +88,12 @@ export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegen
     stickToBottom.current = false;
   }
 
+  function loadOlder() {
+    const first = list.current?.querySelector<HTMLElement>("article[data-message-id]");
+    olderAnchor.current = first ? { id: Number(first.dataset.messageId), top: first.getBoundingClientRect().top } : null;
+    onLoadOlder();
+  }
+
   function jumpToLatest() {
     const element = scroller.current;
     if (!element) return;
@@ -92,14 +123,25 @@ export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegen
         aria-busy={streaming}
         aria-label={t("chat.messagesLabel")}
       >
+        {loadOlderFailed && (
+          <p className="load-older-error" role="alert">
+            {t("chat.loadOlderFailed")}
+          </p>
+        )}
         {hasMore && (
-          <button type="button" className="button load-older" onClick={onLoadOlder}>
+          <button
+            type="button"
+            className="button load-older"
+            onClick={loadOlder}
+            disabled={loadingOlder}
+            aria-busy={loadingOlder}
+          >
             {t("chat.loadOlder")}
           </button>
         )}
         {messages.map((message, index) => (
           <MessageItem
-            key={message.id}
+            key={messageKey(keys, message)}
             message={message}
             streaming={streaming && message.id === PENDING_ASSISTANT_ID}
             canEdit={!streaming && index === lastUserIndex && message.id > 0}

@@ -1,7 +1,7 @@
 import { act, renderHook, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Message } from "../types";
-import { chatErrorFor, PENDING_ASSISTANT_ID, useChat } from "./use-chat";
+import { PENDING_ASSISTANT_ID, useChat } from "./use-chat";
 
 function message(id: number, role: Message["role"], content: string, status: Message["status"] = "complete"): Message {
   return { id, conversation_id: 7, role, content, status, created_at: "2026-11-27T10:00:00Z" };
@@ -127,17 +127,84 @@ describe("useChat", () => {
   });
 });
 
-describe("chatErrorFor", () => {
-  it("tells a daily quota (long Retry-After) from the per-minute rate limit", async () => {
-    const { ApiError } = await import("../../../lib/api-client");
-    const now = new Date("2026-11-27T20:00:00Z");
-    const retry = { type: "send", text: "hi" } as const;
-    expect(chatErrorFor(new ApiError(429, "slow down", 30), retry, now)).toEqual({ key: "rate_limited", retry });
-    expect(chatErrorFor(new ApiError(429, "daily limit", 4 * 3600), retry, now)).toEqual({
-      key: "quota",
-      retry,
-      retryAt: "2026-11-28T00:00:00.000Z",
+describe("useChat token frames", () => {
+  it("applies the tokens that arrive between two frames in one update", async () => {
+    const frames: FrameRequestCallback[] = [];
+    vi.stubGlobal("requestAnimationFrame", (callback: FrameRequestCallback) => frames.push(callback));
+    vi.stubGlobal("cancelAnimationFrame", () => undefined);
+    mockFetch(
+      sse([
+        ["start", { conversation_id: 7, user_message: message(1, "user", "Hi") }],
+        ["token", { text: "a" }],
+        ["token", { text: "b" }],
+        ["token", { text: "c" }],
+      ]),
+      { keepOpen: true },
+    );
+    const { result } = renderChat();
+    act(() => {
+      void result.current.send("Hi");
     });
-    expect(chatErrorFor(new TypeError("Failed to fetch"), retry, now)).toEqual({ key: "network", retry });
+    await waitFor(() => expect(frames).toHaveLength(1));
+    expect(result.current.messages[1]).toMatchObject({ id: PENDING_ASSISTANT_ID, content: "" });
+    act(() => frames[0]?.(performance.now()));
+    expect(result.current.messages[1]).toMatchObject({ id: PENDING_ASSISTANT_ID, content: "abc" });
+    expect(frames).toHaveLength(1);
+    await act(async () => result.current.stop());
+    await waitFor(() => expect(result.current.streaming).toBe(false));
+  });
+});
+
+describe("useChat loadOlder", () => {
+  function pageResponse(items: Message[], hasMore: boolean) {
+    return new Response(JSON.stringify({ items, has_more: hasMore }), { headers: { "Content-Type": "application/json" } });
+  }
+
+  it("asks once while a load is running and prepends the page", async () => {
+    let answerOlder: (response: Response) => void = () => undefined;
+    const fetchMock = vi.fn(async (url: string) =>
+      url.includes("before_id=")
+        ? new Promise<Response>((resolve) => (answerOlder = resolve))
+        : pageResponse([message(5, "user", "Latest question"), message(6, "assistant", "Latest answer")], true),
+    );
+    vi.stubGlobal("fetch", fetchMock);
+    const callbacks = { onConversationStarted: vi.fn(), onTitle: vi.fn(), onActivity: vi.fn() };
+    const { result } = renderHook(() => useChat(7, callbacks));
+    await waitFor(() => expect(result.current.messages).toHaveLength(2));
+
+    let first: Promise<void> = Promise.resolve();
+    act(() => {
+      first = result.current.loadOlder();
+      void result.current.loadOlder();
+    });
+    expect(result.current.loadingOlder).toBe(true);
+    expect(fetchMock.mock.calls.filter(([url]) => url.includes("before_id=5"))).toHaveLength(1);
+    await act(async () => {
+      answerOlder(pageResponse([message(3, "user", "Older"), message(4, "assistant", "Older answer")], false));
+      await first;
+    });
+    expect(result.current.messages.map((item) => item.id)).toEqual([3, 4, 5, 6]);
+    expect(result.current).toMatchObject({ hasMore: false, loadingOlder: false, loadOlderFailed: false });
+  });
+
+  it("reports a failed load and lets it be tried again", async () => {
+    let older = 0;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string) => {
+        if (!url.includes("before_id=")) return pageResponse([message(5, "user", "Latest question")], true);
+        older += 1;
+        if (older === 1) throw new TypeError("Failed to fetch");
+        return pageResponse([message(4, "assistant", "Older answer")], false);
+      }),
+    );
+    const callbacks = { onConversationStarted: vi.fn(), onTitle: vi.fn(), onActivity: vi.fn() };
+    const { result } = renderHook(() => useChat(7, callbacks));
+    await waitFor(() => expect(result.current.messages).toHaveLength(1));
+    await act(async () => result.current.loadOlder());
+    expect(result.current).toMatchObject({ loadingOlder: false, loadOlderFailed: true });
+    await act(async () => result.current.loadOlder());
+    expect(result.current.loadOlderFailed).toBe(false);
+    expect(result.current.messages.map((item) => item.id)).toEqual([4, 5]);
   });
 });

@@ -1,42 +1,11 @@
-import { useCallback, useEffect, useRef, useState } from "react";
-import { ApiError } from "../../../lib/api-client";
+import { useCallback, useEffect, useReducer, useRef } from "react";
 import { listMessages, streamChat, streamRegenerate } from "../api";
-import type { ChatStreamEvent, Message } from "../types";
+import { chatErrorFor, errorKeyForCode, type RetryAction } from "../chat-errors";
+import { chatReducer, EMPTY_CHAT } from "../chat-state";
+import type { ChatStreamEvent } from "../types";
 
-/** Local stand-ins until the server answers with real ids. */
-export const PENDING_USER_ID = -1;
-export const PENDING_ASSISTANT_ID = -2;
-
-export type RetryAction = { type: "send"; text: string } | { type: "regenerate"; message?: string };
-
-export interface ChatError {
-  /** i18n key under chat.errors */
-  key: string;
-  retry: RetryAction;
-  /** When a daily quota resets (ISO), from Retry-After. */
-  retryAt?: string;
-}
-
-/** A Retry-After this long means the daily quota, not the per-minute rate limit. */
-const QUOTA_RETRY_AFTER_S = 15 * 60;
-
-export function chatErrorFor(error: unknown, retry: RetryAction, now: Date = new Date()): ChatError {
-  const key = errorKeyFor(error);
-  if (key === "rate_limited" && error instanceof ApiError && (error.retryAfter ?? 0) >= QUOTA_RETRY_AFTER_S) {
-    const retryAt = new Date(now.getTime() + (error.retryAfter ?? 0) * 1000).toISOString();
-    return { key: "quota", retry, retryAt };
-  }
-  return { key, retry };
-}
-
-export interface ChatState {
-  messages: Message[];
-  hasMore: boolean;
-  loading: boolean;
-  loadFailed: boolean;
-  streaming: boolean;
-  error: ChatError | null;
-}
+export { messageKey, PENDING_ASSISTANT_ID, PENDING_USER_ID, type ChatState } from "../chat-state";
+export { chatErrorFor, errorKeyFor, type ChatError, type RetryAction } from "../chat-errors";
 
 interface ChatCallbacks {
   onConversationStarted: (conversationId: number) => void;
@@ -44,53 +13,27 @@ interface ChatCallbacks {
   onActivity: () => void;
 }
 
-const EMPTY: ChatState = {
-  messages: [],
-  hasMore: false,
-  loading: false,
-  loadFailed: false,
-  streaming: false,
-  error: null,
-};
-
-export function errorKeyFor(error: unknown): string {
-  if (error instanceof ApiError) {
-    if (error.status === 429) return "rate_limited";
-    if (error.status === 413 || error.status === 422) return "too_long";
-    if (error.status === 404) return "not_found";
-    if (error.status === 409) return "nothing_to_regenerate";
-    if (error.status === 502) return "model_error";
-    if (error.status === 503) return "busy";
-    if (error.status === 504) return "timeout";
-    return "internal";
-  }
-  return "network";
-}
-
-function pendingMessage(id: number, role: Message["role"], content: string, conversationId: number): Message {
-  return {
-    id,
-    conversation_id: conversationId,
-    role,
-    content,
-    status: "complete",
-    created_at: new Date().toISOString(),
-  };
-}
-
-function withoutTrailingAssistant(messages: Message[]): Message[] {
-  const last = messages[messages.length - 1];
-  return last?.role === "assistant" ? messages.slice(0, -1) : messages;
-}
+// Tokens wait for the next frame, and at least this long after the last update: a reply re-renders,
+// lays out and paints at most 20 times a second, however fast its tokens come.
+const MIN_UPDATE_INTERVAL_MS = 50;
+const nextFrame: (callback: () => void) => number =
+  typeof requestAnimationFrame === "function"
+    ? (callback) => requestAnimationFrame(callback)
+    : (callback) => window.setTimeout(callback, 16);
+const cancelFrame: (handle: number) => void =
+  typeof cancelAnimationFrame === "function" ? (handle) => cancelAnimationFrame(handle) : (handle) => clearTimeout(handle);
 
 /** Messages of one conversation plus the reply being streamed into it. */
 export function useChat(conversationId: number | null, callbacks: ChatCallbacks) {
-  const [state, setState] = useState<ChatState>(EMPTY);
+  const [state, dispatch] = useReducer(chatReducer, EMPTY_CHAT);
   const loadedIdRef = useRef<number | null | undefined>(undefined);
   const abortRef = useRef<AbortController | null>(null);
+  const olderRef = useRef<Promise<void> | null>(null);
+  const messagesRef = useRef(state.messages);
   const callbacksRef = useRef(callbacks);
   useEffect(() => {
     callbacksRef.current = callbacks;
+    messagesRef.current = state.messages;
   });
 
   useEffect(() => {
@@ -98,40 +41,42 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
     if (conversationId === loadedIdRef.current) return;
     abortRef.current?.abort();
     loadedIdRef.current = conversationId;
-    if (conversationId === null) {
-      setState(EMPTY);
-      return;
-    }
-    setState({ ...EMPTY, loading: true });
+    olderRef.current = null;
+    dispatch({ type: "opened", loading: conversationId !== null });
+    if (conversationId === null) return;
     listMessages(conversationId)
       .then((page) => {
-        if (loadedIdRef.current !== conversationId) return;
-        setState((current) => ({ ...current, messages: page.items, hasMore: page.has_more, loading: false }));
+        if (loadedIdRef.current === conversationId) dispatch({ type: "loaded", page });
       })
       .catch(() => {
-        if (loadedIdRef.current !== conversationId) return;
-        setState((current) => ({ ...current, loading: false, loadFailed: true }));
+        if (loadedIdRef.current === conversationId) dispatch({ type: "loadFailed" });
       });
   }, [conversationId]);
 
   useEffect(() => () => abortRef.current?.abort(), []);
 
-  const loadOlder = useCallback(async () => {
+  /** Prepends the page before the oldest message shown; a click while one is loading joins it. */
+  const loadOlder = useCallback((): Promise<void> => {
+    if (olderRef.current) return olderRef.current;
     const id = loadedIdRef.current;
-    const oldest = state.messages.find((message) => message.id > 0);
-    if (!id || !oldest) return;
-    const page = await listMessages(id, oldest.id);
-    if (loadedIdRef.current !== id) return;
-    setState((current) => ({ ...current, messages: [...page.items, ...current.messages], hasMore: page.has_more }));
-  }, [state.messages]);
-
-  const replaceMessage = (id: number, replacement: Message | null) =>
-    setState((current) => ({
-      ...current,
-      messages: replacement
-        ? current.messages.map((message) => (message.id === id ? replacement : message))
-        : current.messages.filter((message) => message.id !== id),
-    }));
+    const oldest = messagesRef.current.find((message) => message.id > 0);
+    if (!id || !oldest) return Promise.resolve();
+    dispatch({ type: "olderRequested" });
+    const request = listMessages(id, oldest.id)
+      .then(
+        (page) => {
+          if (loadedIdRef.current === id) dispatch({ type: "olderLoaded", page });
+        },
+        () => {
+          if (loadedIdRef.current === id) dispatch({ type: "olderFailed" });
+        },
+      )
+      .finally(() => {
+        if (olderRef.current === request) olderRef.current = null;
+      });
+    olderRef.current = request;
+    return request;
+  }, []);
 
   /**
    * Runs one streamed exchange. Resolves true when the server accepted the message
@@ -141,7 +86,6 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
     async (
       start: (signal: AbortSignal, onEvent: (event: ChatStreamEvent) => void) => Promise<void>,
       retry: RetryAction,
-      rollback: Message[],
     ): Promise<boolean> => {
       const controller = new AbortController();
       abortRef.current = controller;
@@ -150,80 +94,90 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
       const stillHere = () => loadedIdRef.current === owner;
       let started = false;
       let finished = false;
-      let reply = "";
+      let buffered = "";
+      let frame: number | null = null;
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      let lastUpdate = -Infinity;
+
+      const flushTokens = () => {
+        if (frame !== null) cancelFrame(frame);
+        if (timer !== null) clearTimeout(timer);
+        frame = null;
+        timer = null;
+        const text = buffered;
+        buffered = "";
+        if (!text || !stillHere()) return;
+        lastUpdate = performance.now();
+        dispatch({ type: "tokens", text });
+      };
+
+      const scheduleFlush = () => {
+        if (frame !== null || timer !== null) return;
+        const wait = lastUpdate + MIN_UPDATE_INTERVAL_MS - performance.now();
+        if (wait <= 0) {
+          frame = nextFrame(flushTokens);
+          return;
+        }
+        timer = setTimeout(() => {
+          timer = null;
+          frame = nextFrame(flushTokens);
+        }, wait);
+      };
 
       const onEvent = (event: ChatStreamEvent) => {
         if (!stillHere()) return;
+        if (event.type === "token") {
+          buffered += event.text;
+          scheduleFlush();
+          return;
+        }
+        flushTokens();
         switch (event.type) {
-          case "start": {
+          case "start":
             started = true;
             if (owner === null) {
               owner = event.conversation_id;
               loadedIdRef.current = owner;
               callbacksRef.current.onConversationStarted(owner);
             }
-            setState((current) => {
-              const messages = [...current.messages];
-              const index = messages.findLastIndex((message) => message.role === "user");
-              if (index !== -1) messages[index] = event.user_message;
-              return { ...current, messages };
-            });
-            break;
-          }
-          case "token":
-            reply += event.text;
-            setState((current) => ({
-              ...current,
-              messages: current.messages.map((message) =>
-                message.id === PENDING_ASSISTANT_ID ? { ...message, content: reply } : message,
-              ),
-            }));
+            dispatch({ type: "accepted", userMessage: event.user_message });
             break;
           case "done":
             finished = true;
-            replaceMessage(PENDING_ASSISTANT_ID, event.assistant_message);
+            dispatch({ type: "replySaved", message: event.assistant_message });
             break;
           case "title":
             callbacksRef.current.onTitle(event.conversation_id, event.title);
             break;
           case "error":
             finished = true;
-            replaceMessage(PENDING_ASSISTANT_ID, event.assistant_message);
-            setState((current) => ({ ...current, error: { key: event.code, retry: { type: "regenerate" } } }));
+            dispatch({
+              type: "replyFailed",
+              message: event.assistant_message,
+              error: { key: errorKeyForCode(event.code), retry: { type: "regenerate" } },
+            });
             break;
         }
       };
 
-      const markIncomplete = () =>
-        setState((current) => ({
-          ...current,
-          messages: current.messages
-            .filter((message) => message.id !== PENDING_ASSISTANT_ID || message.content !== "")
-            .map((message) =>
-              message.id === PENDING_ASSISTANT_ID ? { ...message, status: "incomplete" as const } : message,
-            ),
-        }));
-
       try {
         await start(controller.signal, onEvent);
-        if (!finished && stillHere()) markIncomplete(); // the connection closed early
+        flushTokens();
+        if (!finished && stillHere()) dispatch({ type: "interrupted", error: null }); // the connection closed early
       } catch (error) {
+        flushTokens();
         if (!stillHere()) return started;
         if (!started) {
-          setState((current) => ({
-            ...current,
-            messages: rollback,
-            error: controller.signal.aborted ? null : chatErrorFor(error, retry),
-          }));
+          dispatch({ type: "refused", error: controller.signal.aborted ? null : chatErrorFor(error, retry) });
           return false;
         }
-        markIncomplete();
-        if (!controller.signal.aborted) {
-          setState((current) => ({ ...current, error: chatErrorFor(error, { type: "regenerate" }) }));
-        }
+        dispatch({
+          type: "interrupted",
+          error: controller.signal.aborted ? null : chatErrorFor(error, { type: "regenerate" }),
+        });
       } finally {
         if (abortRef.current === controller) abortRef.current = null;
-        if (stillHere()) setState((current) => ({ ...current, streaming: false }));
+        if (stillHere()) dispatch({ type: "streamEnded" });
         callbacksRef.current.onActivity();
       }
       return started;
@@ -234,25 +188,14 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
   const send = useCallback(
     (text: string): Promise<boolean> => {
       const id = loadedIdRef.current ?? null;
-      const rollback = state.messages;
-      setState((current) => ({
-        ...current,
-        streaming: true,
-        error: null,
-        messages: [
-          ...current.messages,
-          pendingMessage(PENDING_USER_ID, "user", text, id ?? 0),
-          pendingMessage(PENDING_ASSISTANT_ID, "assistant", "", id ?? 0),
-        ],
-      }));
+      dispatch({ type: "sent", text, conversationId: id ?? 0, now: new Date().toISOString() });
       return runStream(
         (signal, onEvent) =>
           streamChat(id === null ? { message: text } : { conversation_id: id, message: text }, signal, onEvent),
         { type: "send", text },
-        rollback,
       );
     },
-    [runStream, state.messages],
+    [runStream],
   );
 
   /** Answers the last user message again, first replacing its text when `message` is given. */
@@ -260,30 +203,17 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
     (message?: string): Promise<boolean> => {
       const id = loadedIdRef.current;
       if (id === null || id === undefined) return Promise.resolve(false);
-      const rollback = state.messages;
-      setState((current) => {
-        const messages = [...withoutTrailingAssistant(current.messages)];
-        const index = messages.findLastIndex((item) => item.role === "user");
-        const lastUser = messages[index];
-        if (message !== undefined && lastUser) messages[index] = { ...lastUser, content: message };
-        return {
-          ...current,
-          streaming: true,
-          error: null,
-          messages: [...messages, pendingMessage(PENDING_ASSISTANT_ID, "assistant", "", id)],
-        };
-      });
+      dispatch({ type: "regenerating", message, conversationId: id, now: new Date().toISOString() });
       return runStream(
         (signal, onEvent) => streamRegenerate(id, message, signal, onEvent),
         { type: "regenerate", message },
-        rollback,
       );
     },
-    [runStream, state.messages],
+    [runStream],
   );
 
   const stop = useCallback(() => abortRef.current?.abort(), []);
-  const dismissError = useCallback(() => setState((current) => ({ ...current, error: null })), []);
+  const dismissError = useCallback(() => dispatch({ type: "errorDismissed" }), []);
 
   return { ...state, send, regenerate, stop, loadOlder, dismissError };
 }

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { ApiError } from "../../lib/api-client";
+import { chatErrorFor, errorKeyFor, errorKeyForCode } from "./chat-errors";
+
+const now = new Date("2026-11-27T20:00:00Z");
+const retry = { type: "send", text: "hi" } as const;
+
+describe("chatErrorFor", () => {
+  it("shows the daily quota from the daily_quota code, with the reset time from Retry-After", () => {
+    expect(chatErrorFor(new ApiError(429, "daily limit", 4 * 3600, "daily_quota"), retry, now)).toEqual({
+      key: "quota",
+      retry,
+      retryAt: "2026-11-28T00:00:00.000Z",
+    });
+  });
+
+  it("does not guess the quota from a long Retry-After", () => {
+    expect(chatErrorFor(new ApiError(429, "slow down", 4 * 3600, "rate_limited"), retry, now)).toEqual({
+      key: "rate_limited",
+      retry,
+    });
+  });
+
+  it("still shows the quota when the server gives no reset time", () => {
+    expect(chatErrorFor(new ApiError(429, "daily limit", null, "daily_quota"), retry, now)).toEqual({
+      key: "quota_no_time",
+      retry,
+    });
+  });
+
+  it("falls back to the status for answers without a code", () => {
+    expect(chatErrorFor(new ApiError(429, "slow down", 4 * 3600), retry, now)).toEqual({ key: "rate_limited", retry });
+    expect(errorKeyFor(new ApiError(503, "busy"))).toBe("busy");
+    expect(errorKeyFor(new ApiError(504, "slow"))).toBe("timeout");
+    expect(errorKeyFor(new ApiError(404, "gone", null, "not_a_code_we_know"))).toBe("not_found");
+  });
+
+  it("reads the model and server codes", () => {
+    expect(errorKeyFor(new ApiError(503, "busy", 5, "model_busy"))).toBe("busy");
+    expect(errorKeyFor(new ApiError(503, "restarting", 5, "server_stopping"))).toBe("server_stopping");
+    expect(errorKeyFor(new ApiError(503, "overloaded", 10, "overloaded"))).toBe("overloaded");
+    expect(errorKeyFor(new ApiError(429, "provider", 30, "model_rate_limited"))).toBe("model_rate_limited");
+  });
+
+  it("tells a network failure from an answer", () => {
+    expect(chatErrorFor(new TypeError("Failed to fetch"), retry, now)).toEqual({ key: "network", retry });
+  });
+});
+
+describe("errorKeyForCode", () => {
+  it("maps the stream's codes, old and new, to messages", () => {
+    expect(errorKeyForCode("model_timeout")).toBe("timeout");
+    expect(errorKeyForCode("timeout")).toBe("timeout");
+    expect(errorKeyForCode("model_busy")).toBe("busy");
+    expect(errorKeyForCode("model_error")).toBe("model_error");
+    expect(errorKeyForCode("daily_quota")).toBe("quota_no_time");
+    expect(errorKeyForCode("something_new")).toBe("internal");
+  });
+});

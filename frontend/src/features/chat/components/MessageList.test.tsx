@@ -1,0 +1,40 @@
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
+import type { Message } from "../types";
+import { MessageList } from "./MessageList";
+
+const messages: Message[] = [
+  { id: 5, conversation_id: 7, role: "user", content: "Hi", status: "complete", created_at: "2026-11-27T10:00:00Z" },
+];
+
+function renderList(props: { loadingOlder?: boolean; loadOlderFailed?: boolean; onLoadOlder?: () => void }) {
+  render(
+    <MessageList
+      messages={messages}
+      keys={{ exchange: 0, keys: {} }}
+      streaming={false}
+      hasMore
+      loadingOlder={props.loadingOlder ?? false}
+      loadOlderFailed={props.loadOlderFailed ?? false}
+      onLoadOlder={props.onLoadOlder ?? vi.fn()}
+      onRegenerate={vi.fn()}
+      onEdit={vi.fn()}
+    />,
+  );
+}
+
+describe("MessageList, loading earlier messages", () => {
+  it("cannot be asked twice while a page loads", () => {
+    renderList({ loadingOlder: true });
+    expect(screen.getByRole("button", { name: "Load earlier messages" })).toBeDisabled();
+  });
+
+  it("says when earlier messages failed to load and can try again", async () => {
+    const onLoadOlder = vi.fn();
+    renderList({ loadOlderFailed: true, onLoadOlder });
+    expect(screen.getByRole("alert")).toHaveTextContent("Earlier messages could not be loaded.");
+    await userEvent.click(screen.getByRole("button", { name: "Load earlier messages" }));
+    expect(onLoadOlder).toHaveBeenCalledOnce();
+  });
+});
