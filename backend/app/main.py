@@ -16,7 +16,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app.api.routes import admin, auth, chat, conversations, health, usage
+from app.api.routes import admin, auth, chat, conversations, health, uploads, usage
 from app.core.config import Settings, get_settings
 from app.core.context import AppContext
 from app.core.db import create_engine, create_sessionmaker, ensure_sqlite_folder
@@ -31,6 +31,7 @@ from app.services.chat import ChatService
 from app.services.ratelimit import RateLimits
 
 logger = logging.getLogger("app")
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around an upload's file
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -86,7 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    for router in (auth.router, conversations.router, chat.router, health.router, admin.router, usage.router):
+    routers = (auth, conversations, chat, health, admin, usage, uploads)
+    for router in (module.router for module in routers):
         app.include_router(router, prefix="/api")
     document_error_responses(app)
     app.add_exception_handler(RequestValidationError, validation_error)
@@ -116,7 +118,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # Event streams are never compressed (Starlette excludes text/event-stream): no buffering.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_limits={"/api/uploads": settings.upload_max_bytes + MULTIPART_OVERHEAD},
+    )
     if settings.web_dir is not None:
         mount_web_app(app, settings.web_dir)
     return app

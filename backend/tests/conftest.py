@@ -40,7 +40,7 @@ def migrated(database_url: str) -> str:
             engine = create_async_engine(database_url)
             async with engine.begin() as connection:
                 await connection.execute(
-                    text("DROP TABLE IF EXISTS messages, conversations, users, alembic_version CASCADE")
+                    text("DROP TABLE IF EXISTS uploads, messages, conversations, users, alembic_version CASCADE")
                 )
             await engine.dispose()
 
@@ -84,7 +84,7 @@ async def empty_database(url: str) -> None:
 async def _empty_tables(engine: Any) -> None:
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            await connection.execute(text("TRUNCATE messages, conversations, users RESTART IDENTITY CASCADE"))
+            await connection.execute(text("TRUNCATE uploads, messages, conversations, users RESTART IDENTITY CASCADE"))
         else:
             for table in reversed(Base.metadata.sorted_tables):
                 await connection.execute(table.delete())

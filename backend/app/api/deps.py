@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.context import AppContext
 from app.core.security import InvalidTokenError, decode_access_token
 from app.llm import LLMBusy
-from app.models import Conversation, User, utcnow
+from app.models import Conversation, Upload, User, utcnow
 from app.schemas import MAX_ID, ChatIn, RegenerateIn
 from app.services.admissions import AdmissionTicket
 from app.services.ratelimit import RateLimited
+from app.services.storage import Storage, storage_for
 from app.services.usage import next_reset
 
 
@@ -88,6 +89,25 @@ async def get_owned_conversation(
 
 
 OwnedConversation = Annotated[Conversation, Depends(get_owned_conversation)]
+
+
+async def get_storage(context: ContextDep) -> Storage:
+    return storage_for(context.settings)
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]
+
+
+async def get_owned_upload(
+    upload_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, session: SessionDep
+) -> Upload:
+    upload = await session.get(Upload, upload_id)
+    if upload is None or upload.user_id != user.id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "File not found")
+    return upload
+
+
+OwnedUpload = Annotated[Upload, Depends(get_owned_upload)]
 
 
 def _check_length(context: AppContext, text: str) -> None:

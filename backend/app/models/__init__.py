@@ -1,4 +1,4 @@
-"""ORM tables: the architecture's users, conversations and messages."""
+"""ORM tables: the architecture's users, conversations and messages, and the files uploaded to them."""
 
 from __future__ import annotations
 
@@ -87,4 +87,37 @@ class Message(Base):
     )
 
 
-__all__ = ["DEFAULT_TITLE", "Base", "Conversation", "Message", "MessageRole", "MessageStatus", "User", "utcnow"]
+class Upload(Base):
+    """A file a user uploaded; `message_id` is set once it is sent in a message (NULL: not yet, or its
+    message is gone; either way the cleanup removes it after UPLOADS_UNATTACHED_HOURS)."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (
+        Index("ix_uploads_user_id", "user_id"),
+        Index("ix_uploads_message_id", "message_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), nullable=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    mime_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    page_count: Mapped[int | None] = mapped_column(Integer, nullable=True)  # PDFs
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+__all__ = [
+    "DEFAULT_TITLE",
+    "Base",
+    "Conversation",
+    "Message",
+    "MessageRole",
+    "MessageStatus",
+    "Upload",
+    "User",
+    "utcnow",
+]

@@ -143,3 +143,12 @@ class UsageOut(BaseModel):
     daily_messages_used: int
     daily_message_limit: int | None  # None: no quota on this server
     resets_at: datetime
+
+
+# Uploads
+class UploadOut(OrmModel):
+    id: int
+    name: str
+    mime_type: str
+    size: int
+    created_at: datetime

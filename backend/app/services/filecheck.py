@@ -1,0 +1,171 @@
+"""What an uploaded file really is, decided from its bytes (never its name or the client's Content-Type),
+and made safe to keep: images re-encoded without their metadata, PDFs parsed, text checked as UTF-8.
+
+Everything here is synchronous and works on files on disk: the caller runs it in a thread.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ACCEPTED_TYPES = "PNG, JPEG, WebP and GIF images, PDF documents, and UTF-8 text files (txt, md, csv, json, source code)"
+IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+PDF_TYPE = "application/pdf"
+# Any UTF-8 text is kept as text/plain, HTML and SVG included: it is never rendered (served as an
+# attachment with nosniff and a sandbox CSP), and the model reads it as text.
+TEXT_TYPE = "text/plain"
+CHUNK = 256 * 1024
+# What a re-encoded image keeps from its source's info: how it looks and animates, no metadata.
+KEPT_INFO = ("icc_profile", "transparency", "duration", "loop", "background", "disposal")
+# Decoding a large image costs width x height x 4 bytes; one at a time per process keeps the peak bounded.
+_decoding = threading.Semaphore(1)
+
+
+class FileRefused(Exception):
+    """The file cannot be kept; `status_code` is 415 (type) or 413 (size) and the message says why."""
+
+    def __init__(self, message: str, status_code: int = 415) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    path: Path  # the file to store (a new one when an image was re-encoded)
+    mime_type: str
+    size: int
+    sha256: str
+    page_count: int | None = None
+
+
+def sniff(head: bytes) -> str | None:
+    """The accepted binary format these first bytes announce (PNG, JPEG, WEBP, GIF, PDF), else None."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head.startswith(b"%PDF-"):
+        return "PDF"
+    return None
+
+
+def check_file(path: Path, *, max_pixels: int) -> CheckedFile:
+    """Decide the type of the file at `path` and return what to store; raises FileRefused."""
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if not head:
+        raise FileRefused("The file is empty.", 422)
+    kind = sniff(head)
+    if kind == "PDF":
+        return CheckedFile(path, PDF_TYPE, path.stat().st_size, file_sha256(path), page_count=check_pdf(path))
+    if kind is not None:
+        cleaned = reencode_image(path, kind, max_pixels=max_pixels)
+        return CheckedFile(cleaned, IMAGE_TYPES[kind], cleaned.stat().st_size, file_sha256(cleaned))
+    check_text(path)
+    return CheckedFile(path, TEXT_TYPE, path.stat().st_size, file_sha256(path))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_text(path: Path) -> None:
+    """UTF-8 without NUL bytes (a binary file has them), read in chunks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            while chunk := handle.read(CHUNK):
+                if b"\x00" in chunk:
+                    raise FileRefused(f"This file type is not supported. Accepted: {ACCEPTED_TYPES}.")
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise FileRefused(
+                f"This file type is not supported (text must be UTF-8). Accepted: {ACCEPTED_TYPES}."
+            ) from exc
+
+
+def check_pdf(path: Path) -> int:
+    """The page count of a PDF that pypdf can read; an unreadable or password-protected one is refused."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise FileRefused("This PDF is password-protected: remove the password and upload it again.")
+        pages = len(reader.pages)
+    except FileRefused:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+        raise FileRefused(f"This file is not a valid PDF. Accepted: {ACCEPTED_TYPES}.") from exc
+    if pages < 1:
+        raise FileRefused("This PDF has no pages.")
+    return pages
+
+
+def reencode_image(path: Path, kind: str, *, max_pixels: int) -> Path:
+    """Decode the image (refusing one too large before decoding it), apply its EXIF orientation, and
+    write it again without EXIF, GPS, XMP or comments; returns the new file (beside `path`)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    target = path.with_name(path.name + ".clean")
+    try:
+        with Image.open(path, formats=[kind]) as image:  # reads the header only
+            width, height = image.size
+            if width * height > max_pixels:
+                raise _too_many_pixels(width, height, max_pixels)
+            frames = int(getattr(image, "n_frames", 1))
+            with _decoding:
+                image.load()
+                _save_clean(image, target, kind, frames, ImageOps)
+    except FileRefused:
+        target.unlink(missing_ok=True)
+        raise
+    except Image.DecompressionBombError as exc:
+        target.unlink(missing_ok=True)
+        raise FileRefused(f"The image is too large to open safely ({exc}).", 413) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        target.unlink(missing_ok=True)
+        raise FileRefused(f"This file is not a valid {kind} image. Accepted: {ACCEPTED_TYPES}.") from exc
+    return target
+
+
+def _too_many_pixels(width: int, height: int, limit: int) -> FileRefused:
+    return FileRefused(
+        f"The image is too large: {width} × {height} pixels; the limit is {limit / 1_000_000:g} megapixels.", 413
+    )
+
+
+def _save_clean(image: Any, target: Path, kind: str, frames: int, image_ops: Any) -> None:
+    options: dict[str, Any] = {key: image.info[key] for key in KEPT_INFO if key in image.info}
+    if frames > 1:
+        image.info = dict(options)
+        image.save(target, format=kind, save_all=True, **options)
+        return
+    orientation = image.getexif().get(0x0112, 1)
+    out = image
+    if orientation in range(2, 9):
+        out = image_ops.exif_transpose(image)  # the pixels turn, so the viewer needs no tag
+    elif kind == "JPEG":
+        options["quality"] = "keep"  # the source's tables: no visible loss from a second encoding
+    if kind == "JPEG" and "quality" not in options:
+        options["quality"] = 90
+    if kind == "JPEG" and out.mode not in ("RGB", "L", "CMYK"):
+        out = out.convert("RGB")
+    out.info = {key: value for key, value in options.items() if key in KEPT_INFO}
+    out.save(target, format=kind, **options)
