@@ -31,7 +31,8 @@ from app.services.chat import ChatService
 from app.services.ratelimit import RateLimits
 
 logger = logging.getLogger("app")
-MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around an upload's file
+# Room for the multipart framing, and so the route's exact file-size check (with its clearer message) comes first.
+MULTIPART_OVERHEAD = 1024 * 1024
 
 
 def build_context(settings: Settings) -> AppContext:

@@ -43,7 +43,8 @@ class FileTooLarge(HTTPException):
 
 def clean_filename(raw: bytes) -> str:
     """A display name: the last path segment, no control characters, at most 255 characters."""
-    name = raw.decode("utf-8", "replace").replace("\\", "/").rsplit("/", 1)[-1]
+    # Browsers (the HTML spec) send a double quote in a file name as %22.
+    name = raw.decode("utf-8", "replace").replace("%22", '"').replace("\\", "/").rsplit("/", 1)[-1]
     name = UNSAFE_NAME.sub("", name).strip()
     return name[-255:] if name else "file"
 
