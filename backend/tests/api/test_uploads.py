@@ -168,7 +168,7 @@ async def test_a_decompression_bomb_is_refused_without_being_decoded(
     assert decoded == []
     accepted = await upload(api.client, alice, "small.png", files.image("PNG"))
     assert accepted.status_code == 201
-    assert decoded and {image.size for image in decoded} == {(40, 20)}  # the spy sees a real decode
+    assert {image.size for image in decoded} == {(40, 20)}  # the spy sees a real decode
 
 
 async def test_an_upload_past_the_limit_is_stopped_while_reading(
@@ -350,4 +350,3 @@ class RssSampler:
 def rss() -> int:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
