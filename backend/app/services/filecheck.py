@@ -138,9 +138,7 @@ def reencode_image(path: Path, kind: str, *, max_pixels: int) -> Path:
         raise
     except Image.DecompressionBombError as exc:  # Pillow's own check, from the header too: far past ours
         target.unlink(missing_ok=True)
-        raise FileRefused(
-            f"The image is too large: more than {max_pixels / 1_000_000:g} megapixels.", 413
-        ) from exc
+        raise FileRefused(f"The image is too large: more than {max_pixels / 1_000_000:g} megapixels.", 413) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         target.unlink(missing_ok=True)
         raise FileRefused(f"This file is not a valid {kind} image. Accepted: {ACCEPTED_TYPES}.") from exc
