@@ -7,8 +7,12 @@ Everything here is synchronous and works on files on disk: the caller runs it in
 from __future__ import annotations
 
 import codecs
+import ctypes
+import ctypes.util
 import hashlib
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +26,32 @@ TEXT_TYPE = "text/plain"
 CHUNK = 256 * 1024
 # What a re-encoded image keeps from its source's info: how it looks and animates, no metadata.
 KEPT_INFO = ("icc_profile", "transparency", "duration", "loop", "background", "disposal")
-# Decoding a large image costs width x height x 4 bytes; one at a time per process keeps the peak bounded.
-_decoding = threading.Semaphore(1)
+# Decoding an image costs width x height x 4 bytes and pypdf holds a document's structure: one such
+# check at a time per process keeps the peak bounded however many uploads arrive at once.
+_heavy = threading.Semaphore(1)
+
+
+def _find_malloc_trim() -> object | None:
+    name = ctypes.util.find_library("c")
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    except OSError:
+        return None
+
+
+_malloc_trim = _find_malloc_trim()
+
+
+@contextmanager
+def heavy_work() -> Iterator[None]:
+    """One at a time; then hand the freed memory back to the OS (glibc keeps big freed blocks in its
+    per-thread arenas otherwise, and the process's RSS would stay at its peak)."""
+    with _heavy:
+        try:
+            yield
+        finally:
+            if _malloc_trim is not None:
+                _malloc_trim(0)  # type: ignore[operator]
 
 
 class FileRefused(Exception):
@@ -105,10 +133,12 @@ def check_pdf(path: Path) -> int:
     from pypdf.errors import PyPdfError
 
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise FileRefused("This PDF is password-protected: remove the password and upload it again.")
-        pages = len(reader.pages)
+        # An open file, not the path: given a path, pypdf reads the whole document into memory.
+        with heavy_work(), path.open("rb") as handle:
+            reader = PdfReader(handle)
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise FileRefused("This PDF is password-protected: remove the password and upload it again.")
+            pages = len(reader.pages)
     except FileRefused:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
@@ -119,20 +149,30 @@ def check_pdf(path: Path) -> int:
 
 
 def reencode_image(path: Path, kind: str, *, max_pixels: int) -> Path:
-    """Decode the image (refusing one too large before decoding it), apply its EXIF orientation, and
-    write it again without EXIF, GPS, XMP or comments; returns the new file (beside `path`)."""
+    """Check the image (refusing one too large before decoding it) and write it again without EXIF,
+    GPS, XMP or comments; returns the new file (beside `path`).
+
+    An upright JPEG (the usual photo) loses its metadata segments losslessly and is checked by a
+    1/8-scale decode; any other image is decoded, turned upright by its EXIF orientation (the tag
+    goes with the rest), and encoded again.
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     target = path.with_name(path.name + ".clean")
     try:
-        with Image.open(path, formats=[kind]) as image:  # reads the header only
+        with heavy_work(), Image.open(path, formats=[kind]) as image:  # the header only, so far
             width, height = image.size
             if width * height > max_pixels:
                 raise _too_many_pixels(width, height, max_pixels)
+            if kind == "JPEG" and _orientation(image) == 1 and getattr(image, "n_frames", 1) == 1:
+                target.write_bytes(strip_jpeg_metadata(path.read_bytes()))
+                with Image.open(target, formats=["JPEG"]) as check:
+                    check.draft(None, (max(1, width // 8), max(1, height // 8)))
+                    check.load()
+                return target
             frames = int(getattr(image, "n_frames", 1))
-            with _decoding:
-                image.load()
-                _save_clean(image, target, kind, frames, ImageOps)
+            image.load()
+            _save_clean(image, target, kind, frames, ImageOps)
     except FileRefused:
         target.unlink(missing_ok=True)
         raise
@@ -143,6 +183,68 @@ def reencode_image(path: Path, kind: str, *, max_pixels: int) -> Path:
         target.unlink(missing_ok=True)
         raise FileRefused(f"This file is not a valid {kind} image. Accepted: {ACCEPTED_TYPES}.") from exc
     return target
+
+
+def _orientation(image: Any) -> int:
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except Exception:  # a damaged EXIF block: it is dropped anyway
+        return 1
+    return int(value) if value in range(1, 9) else 1
+
+
+# JPEG segments kept: JFIF (APP0), Adobe (APP14: how to read CMYK), ICC colour profiles (APP2), and
+# everything that is not an APPn or a comment (tables, frame and scan headers).
+_JFIF, _ICC, _ADOBE, _COMMENT, _SOS, _EOI = 0xE0, 0xE2, 0xEE, 0xFE, 0xDA, 0xD9
+
+
+def strip_jpeg_metadata(data: bytes) -> bytes:
+    """The JPEG without its EXIF, XMP, IPTC, comments and anything after the end of the image (where
+    phones append extra pictures with their own EXIF), without decoding it."""
+    if not data.startswith(b"\xff\xd8"):
+        raise ValueError("no JPEG start marker")
+    out = bytearray(b"\xff\xd8")
+    pos, size = 2, len(data)
+    while pos < size:
+        if data[pos] != 0xFF:
+            raise ValueError("JPEG marker expected")
+        while pos < size and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= size:
+            break
+        marker = data[pos]
+        pos += 1
+        if marker == _EOI:
+            out += b"\xff\xd9"
+            return bytes(out)
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # no length
+            out += bytes((0xFF, marker))
+            continue
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        if length < 2 or pos + length > size:
+            raise ValueError("truncated JPEG segment")
+        segment = data[pos : pos + length]
+        metadata = 0xE0 <= marker <= 0xEF or marker == _COMMENT
+        is_icc = marker == _ICC and segment[2:14] == b"ICC_PROFILE\x00"
+        if not metadata or marker in (_JFIF, _ADOBE) or is_icc:
+            out += bytes((0xFF, marker)) + segment
+        pos += length
+        if marker == _SOS:  # entropy-coded data up to the next marker (FF00 is a stuffed byte, FFD0-7 restarts)
+            end = pos
+            while True:
+                end = data.find(b"\xff", end)
+                if end < 0 or end + 1 >= size:
+                    raise ValueError("truncated JPEG scan")
+                following = data[end + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:
+                    end += 2
+                elif following == 0xFF:
+                    end += 1
+                else:
+                    break
+            out += data[pos:end]
+            pos = end
+    raise ValueError("no JPEG end marker")
 
 
 def _too_many_pixels(width: int, height: int, limit: int) -> FileRefused:

@@ -143,6 +143,28 @@ async def test_exif_and_gps_are_stripped_and_orientation_applied(api: Api, alice
             assert files.GPS_IFD not in stored.getexif(), kind
 
 
+async def test_an_upright_jpeg_loses_its_metadata_losslessly(api: Api, alice: dict[str, str]) -> None:
+    original = files.image("JPEG", size=(64, 48), orientation=1)
+    # Phones append more pictures after the end of the first, each with its own EXIF.
+    original_with_extra = original + files.image("JPEG", size=(8, 8))
+    created = await upload(api.client, alice, "upright.jpg", original_with_extra)
+    assert created.status_code == 201
+    read = await api.client.get(f"/api/uploads/{created.json()['id']}", headers=alice)
+    assert b"SecretCam" not in read.content
+    assert len(read.content) < len(original)
+    with Image.open(io.BytesIO(read.content)) as stored, Image.open(io.BytesIO(original)) as source:
+        assert "exif" not in stored.info
+        assert files.GPS_IFD not in stored.getexif()
+        assert stored.size == source.size
+        assert stored.tobytes() == source.tobytes()  # the same pixels: nothing was encoded again
+
+
+async def test_a_truncated_jpeg_is_refused(api: Api, alice: dict[str, str]) -> None:
+    original = files.image("JPEG", size=(64, 48))
+    refused = await upload(api.client, alice, "cut.jpg", original[: len(original) // 2])
+    assert refused.status_code == 415
+
+
 async def test_a_decompression_bomb_is_refused_without_being_decoded(
     api: Api, alice: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
