@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.models import Conversation, Message, User
+from app.models import Conversation, Message, Upload, User
 from tests.conftest import Api
 
 HIJACK = "hijacked-by-bob"  # long enough for every string field (passwords need 8 characters)
@@ -57,7 +57,10 @@ async def everything(app: Any) -> list[tuple[Any, ...]]:
         messages = [
             (m.id, m.conversation_id, m.role, m.content, m.status) for m in await session.scalars(select(Message))
         ]
-    return sorted(users) + sorted(conversations) + sorted(messages)
+        uploads = [
+            (u.id, u.user_id, u.message_id, u.name, u.storage_key) for u in await session.scalars(select(Upload))
+        ]
+    return sorted(users) + sorted(conversations) + sorted(messages) + sorted(uploads)
 
 
 async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, int]:
@@ -66,11 +69,12 @@ async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, int]:
         "/api/chat", headers=alice, json={"message": "second", "conversation_id": chat["conversation_id"]}
     )
     me = (await api.client.get("/api/auth/me", headers=alice)).json()
+    upload = await api.client.post("/api/uploads", headers=alice, files={"file": ("private.txt", b"my private file")})
     # The title is written in the background after the first reply: let it land before any snapshot.
     background = api.app.state.context.chat.background
     if background:
         await asyncio.wait(background, timeout=5)
-    return {"conversation_id": chat["conversation_id"], "user_id": me["id"]}
+    return {"conversation_id": chat["conversation_id"], "user_id": me["id"], "upload_id": upload.json()["id"]}
 
 
 async def test_another_users_ids_are_not_found_and_nothing_changes(
@@ -87,7 +91,7 @@ async def test_another_users_ids_are_not_found_and_nothing_changes(
         response = await api.client.request(method, url_for(path, ids), headers=bob, json=body)
         assert response.status_code == 404, (method, path, response.status_code, response.text)
         # The same answer as for an id that does not exist: nothing tells bob the conversation is there.
-        missing = {**ids, "conversation_id": 2_000_000_000}
+        missing = {**ids, "conversation_id": 2_000_000_000, "upload_id": 2_000_000_000}
         ghost = await api.client.request(
             method, url_for(path, missing), headers=bob, json=body_for(app, operation, missing)
         )
@@ -97,6 +101,8 @@ async def test_another_users_ids_are_not_found_and_nothing_changes(
     # Every conversation route with an id, and the chat routes that take one in the body.
     assert len(checked) >= 8, checked
     assert {"POST /api/chat", "POST /api/chat/stream", "DELETE /api/conversations/{conversation_id}"} <= set(checked)
+    assert {"GET /api/uploads/{upload_id}", "DELETE /api/uploads/{upload_id}"} <= set(checked)
+    assert (await api.client.get(f"/api/uploads/{ids['upload_id']}", headers=alice)).content == b"my private file"
     page = await api.client.get(f"/api/conversations/{ids['conversation_id']}/messages", headers=alice)
     assert [m["content"] for m in page.json()["items"]][::2] == ["my private question", "second"]
 
@@ -124,6 +130,8 @@ async def test_a_disabled_accounts_token_stops_everywhere_at_once(
 ) -> None:
     bob_ids = {"conversation_id": (await api.client.post("/api/conversations", headers=bob, json={})).json()["id"]}
     bob_ids["user_id"] = (await api.client.get("/api/auth/me", headers=bob)).json()["id"]
+    bob_upload = await api.client.post("/api/uploads", headers=bob, files={"file": ("b.txt", b"bob's")})
+    bob_ids["upload_id"] = bob_upload.json()["id"]
     assert (await api.client.get(f"/api/conversations/{bob_ids['conversation_id']}", headers=bob)).status_code == 200
     disabled = await api.client.post(f"/api/admin/users/{bob_ids['user_id']}/disable", headers=alice)
     assert disabled.status_code == 200

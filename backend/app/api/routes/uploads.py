@@ -12,7 +12,7 @@ from app.api.multipart import receive_file
 from app.models import Upload
 from app.schemas import UploadOut
 from app.services import uploads as service
-from app.services.filecheck import IMAGE_TYPES, FileRefused
+from app.services.filecheck import IMAGE_TYPES, PDF_TYPE, TEXT_TYPE, FileRefused
 from app.services.storage import incoming_dir
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
@@ -74,7 +74,13 @@ async def upload_file(
 @router.get(
     "/{upload_id}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file's bytes"}, 404: {}},
+    responses={
+        200: {
+            "content": {media_type: {} for media_type in (*IMAGE_TYPES.values(), PDF_TYPE, TEXT_TYPE)},
+            "description": "The file's bytes",
+        },
+        404: {},
+    },
 )
 async def download_file(upload: OwnedUpload, storage: StorageDep) -> Response:
     """The file's bytes: images inline, anything else as an attachment, never sniffed or run."""
