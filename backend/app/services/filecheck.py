@@ -24,6 +24,7 @@ PDF_TYPE = "application/pdf"
 # attachment with nosniff and a sandbox CSP), and the model reads it as text.
 TEXT_TYPE = "text/plain"
 CHUNK = 256 * 1024
+ANIMATION_FACTOR = 4  # an animated GIF/WebP may hold, over all its frames, 4 x UPLOAD_IMAGE_MAX_PIXELS
 # What a re-encoded image keeps from its source's info: how it looks and animates, no metadata.
 KEPT_INFO = ("icc_profile", "transparency", "duration", "loop", "background", "disposal")
 # Decoding an image costs width x height x 4 bytes and pypdf holds a document's structure: one such
@@ -164,13 +165,15 @@ def reencode_image(path: Path, kind: str, *, max_pixels: int) -> Path:
             width, height = image.size
             if width * height > max_pixels:
                 raise _too_many_pixels(width, height, max_pixels)
-            if kind == "JPEG" and _orientation(image) == 1 and getattr(image, "n_frames", 1) == 1:
+            frames = int(getattr(image, "n_frames", 1))  # counted from frame headers, not decoded
+            if width * height * frames > max_pixels * ANIMATION_FACTOR:
+                raise FileRefused(f"The animation is too large: {frames} frames of {width} × {height} pixels.", 413)
+            if kind == "JPEG" and _orientation(image) == 1 and frames == 1:
                 target.write_bytes(strip_jpeg_metadata(path.read_bytes()))
                 with Image.open(target, formats=["JPEG"]) as check:
                     check.draft(None, (max(1, width // 8), max(1, height // 8)))
                     check.load()
                 return target
-            frames = int(getattr(image, "n_frames", 1))
             image.load()
             _save_clean(image, target, kind, frames, ImageOps)
     except FileRefused:

@@ -372,3 +372,24 @@ class RssSampler:
 def rss() -> int:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def test_an_animation_too_large_over_all_its_frames_is_refused(app_factory: Any, make_settings: Any) -> None:
+    app = await app_factory(make_settings(upload_image_max_pixels=10_000))  # animations: 40,000 in all
+
+    def gif(side: int, count: int) -> bytes:
+        frames = [Image.new("RGB", (side, side), color) for color in ("red", "green", "blue", "white", "black")]
+        buffer = io.BytesIO()
+        frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:count], duration=100, loop=0)
+        return buffer.getvalue()
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        alice = await Api(client, app).user("alice@example.com")
+        kept = await upload(client, alice, "small.gif", gif(50, 5))  # 5 x 2,500 pixels
+        assert kept.status_code == 201, kept.text
+        stored = await client.get(f"/api/uploads/{kept.json()['id']}", headers=alice)
+        with Image.open(io.BytesIO(stored.content)) as animation:
+            assert animation.n_frames == 5
+        refused = await upload(client, alice, "huge.gif", gif(100, 5))  # 5 x 10,000 pixels
+        assert refused.status_code == 413
+        assert "5 frames of 100 × 100 pixels" in refused.json()["detail"]
