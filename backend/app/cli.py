@@ -15,8 +15,9 @@ from app.cli_backup import add_backup_commands, run_backup_command
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, ensure_sqlite_folder
 from app.core.migrations import upgrade_database
-from app.services import users
+from app.services import uploads, users
 from app.services.errors import EmailTaken
+from app.services.storage import storage_for
 
 MIN_PASSWORD = 8
 
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     for name, help_text in (("disable", "disable an account (revokes its tokens)"), ("enable", "enable an account")):
         commands.add_parser(f"{name}-user", help=help_text).add_argument("email")
     add_backup_commands(commands)
+    commands.add_parser(
+        "cleanup-uploads", help="remove uploads never sent in a message (after UPLOADS_UNATTACHED_HOURS) and orphans"
+    )
     commands.add_parser("migrate", help="apply the database migrations")
     args = parser.parse_args(argv)
     settings = settings or get_settings()
@@ -96,6 +100,11 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         print(f"{user.email} {'enabled' if active else 'disabled; their tokens no longer work'}")
         return 0
 
+    async def cleanup_uploads(session: AsyncSession) -> int:
+        report = await uploads.cleanup(session, storage_for(settings), settings)
+        print(f"removed {report.unattached} unattached uploads and {report.orphans} orphan files")
+        return 0
+
     async def migrate(_: AsyncSession) -> int:
         print("database is up to date")
         return 0
@@ -106,6 +115,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         "list-users": list_users,
         "disable-user": set_active,
         "enable-user": set_active,
+        "cleanup-uploads": cleanup_uploads,
         "migrate": migrate,
     }
     return asyncio.run(with_session(settings, handlers[args.command]))

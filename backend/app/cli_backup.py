@@ -31,6 +31,9 @@ def run_backup_command(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "backup":
             path = backup.create_backup(settings, args.to)
             print(f"backup written: {path} ({path.stat().st_size} bytes, integrity ok)")
+            archive = backup.uploads_archive(path)
+            if archive.is_file():
+                print(f"uploaded files: {archive} ({archive.stat().st_size} bytes)")
             if args.s3:
                 print(f"uploaded: {backup.upload(settings, path)}")
         elif args.command == "list-backups":

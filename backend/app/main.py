@@ -15,7 +15,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse
 
 from app.api.errors import install_error_handlers
-from app.api.routes import admin, api_keys, auth, chat, conversations, health, openai, shares, usage
+from app.api.routes import admin, api_keys, auth, chat, conversations, health, openai, shares, uploads, usage
 from app.context import build_context
 from app.core.config import Settings, get_settings
 from app.core.db import ensure_sqlite_folder
@@ -26,6 +26,8 @@ from app.core.openapi import document_error_responses
 from app.core.shutdown import forward_stop_signals
 
 logger = logging.getLogger("app")
+# Room for the multipart framing, and so the route's exact file-size check (with its clearer message) comes first.
+MULTIPART_OVERHEAD = 1024 * 1024
 
 
 @asynccontextmanager
@@ -66,8 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    routers = (auth.router, conversations.router, chat.router, health.router, admin.router, usage.router)
-    for router in (*routers, shares.router, api_keys.router):
+    routers = (auth, conversations, chat, health, admin, usage, uploads, shares, api_keys)
+    for router in (module.router for module in routers):
         app.include_router(router, prefix="/api")
     # OpenAI's clients expect /v1; /api/v1 is the same, for a CDN that forwards only /api/* here.
     app.include_router(openai.router, prefix="/v1")
@@ -85,7 +87,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # Event streams are never compressed (Starlette excludes text/event-stream): no buffering.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_limits={"/api/uploads": settings.upload_max_bytes + MULTIPART_OVERHEAD},
+    )
     if settings.web_dir is not None:
         mount_web_app(app, settings.web_dir)
     return app

@@ -4,7 +4,11 @@ emptied after every test; the real app with the fake model, driven through httpx
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +225,44 @@ def live_server(make_settings: Callable[..., Settings], migrated: str) -> Any:
     for server in servers:
         server.__exit__()
     asyncio.run(empty_database(migrated))
+
+
+@pytest.fixture
+def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A local S3 (moto_server) on a free 127.0.0.1 port, with a bucket, and fake credentials."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.HTTPError:
+                assert server.poll() is None, "moto_server exited"
+                assert time.monotonic() < deadline, "moto_server did not start"
+                time.sleep(0.1)
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=url)
+        for bucket in ("conversa-backups", "conversa-uploads"):
+            client.create_bucket(Bucket=bucket)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

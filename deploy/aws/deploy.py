@@ -248,6 +248,7 @@ def stack_parameters(aws: Aws, args: argparse.Namespace, existing: dict[str, Any
         "SubnetId": args.subnet_id,
         "InstanceType": args.instance_type,
         "LlmProvider": args.llm_provider,
+        "UploadsInS3": args.uploads_in_s3,
         "SshCidr": args.ssh_cidr,
         "KeyName": args.key_name,
         "PinnedAmiId": None,
@@ -507,6 +508,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     deploy.add_argument("--key-name", help="EC2 key pair for SSH")
     deploy.add_argument("--instance-type", help="t2.micro (default), t3.micro or t3.small")
     deploy.add_argument("--llm-provider", help="LLM_PROVIDER of the server (default gemini)")
+    deploy.add_argument(
+        "--uploads-in-s3",
+        choices=["true", "false"],
+        help="keep attached files in an S3 bucket made for them (default false: in the data volume)",
+    )
     deploy.add_argument("--prefix-list-id", help="CloudFront origin-facing prefix list (default: looked up)")
     deploy.add_argument("--vpc-id", help="default: the region's default VPC")
     deploy.add_argument("--subnet-id", help="a public subnet of --vpc-id")

@@ -176,3 +176,38 @@ def test_user_data_and_its_scripts_are_valid_bash(template: dict[str, Any], tmp_
     assert "python -m app.cli backup --s3" in scripts["conversa-backup"]
     assert "conversa-backup.timer" in user_data
     assert "OnCalendar=" in user_data
+
+
+def test_uploads_bucket_is_optional_private_and_granted_to_the_server(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["UploadsInS3"]["Default"] == "false"
+    bucket = template["Resources"]["UploadsBucket"]
+    assert bucket["Condition"] == "UseS3Uploads"
+    assert bucket["DeletionPolicy"] == "Retain"
+    properties = bucket["Properties"]
+    assert all(properties["PublicAccessBlockConfiguration"].values())
+    encryption = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    statements = template["Resources"]["AppRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    granted = [s["Fn::If"][1] for s in statements if "Fn::If" in s]
+    assert {tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],) for s in granted} == {
+        ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
+        ("s3:ListBucket",),
+    }
+    assert all(s["Fn::If"][0] == "UseS3Uploads" for s in statements if "Fn::If" in s)
+    parameter = template["Resources"]["UploadsBucketParameter"]
+    assert parameter["Properties"]["Value"] == {"Ref": "UploadsBucket"}
+    assert "UPLOADS_S3_BUCKET" in rendered_user_data(template)
+
+
+def test_uploaded_files_keep_their_sandbox_policy_through_cloudfront(template: dict[str, Any]) -> None:
+    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    patterns = [behaviour["PathPattern"] for behaviour in config["CacheBehaviors"]]
+    assert patterns.index("/api/uploads/*") < patterns.index("/api/*")  # the first match wins
+    uploads = config["CacheBehaviors"][patterns.index("/api/uploads/*")]
+    assert uploads["CachePolicyId"] == CACHING_DISABLED
+    assert uploads["ResponseHeadersPolicyId"] == {"Ref": "UploadsHeadersPolicy"}
+    headers = template["Resources"]["UploadsHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
+        "SecurityHeadersConfig"
+    ]
+    assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"].startswith("sandbox;")
+    assert headers["ContentTypeOptions"]["Override"] is True

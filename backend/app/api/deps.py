@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from app.core.security import InvalidTokenError, decode_access_token
-from app.models import Conversation, User
+from app.models import Conversation, Upload, User
 from app.schemas import MAX_ID, ChatIn, RegenerateIn
 from app.services import api_keys
 from app.services.admissions import AdmissionTicket
+from app.services.storage import Storage, storage_for
 
 
 async def get_context(request: Request) -> AppContext:  # async: a plain def would run in the thread pool
@@ -91,6 +92,25 @@ async def get_owned_conversation(
 
 
 OwnedConversation = Annotated[Conversation, Depends(get_owned_conversation)]
+
+
+async def get_storage(context: ContextDep) -> Storage:
+    return storage_for(context.settings)
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]
+
+
+async def get_owned_upload(
+    upload_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, session: SessionDep
+) -> Upload:
+    upload = await session.get(Upload, upload_id)
+    if upload is None or upload.user_id != user.id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "File not found")
+    return upload
+
+
+OwnedUpload = Annotated[Upload, Depends(get_owned_upload)]
 
 
 def _check_length(context: AppContext, text: str) -> None:

@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     shared_ip_rate_limit: str = "60/minute"  # GET /api/shared/{id}, per client address
     public_url: str | None = None  # the web app's origin in share links; default: the request's own
 
+    # Uploads (attachments)
+    upload_max_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    upload_user_quota_mb: int = Field(200, ge=0)  # 0 = no quota
+    uploads_per_message: int = Field(5, ge=1, le=50)
+    upload_image_max_pixels: int = Field(25_000_000, ge=1)  # larger images are refused before decoding
+    uploads_unattached_hours: float = Field(24.0, gt=0)  # uploads never sent in a message are removed after this
+    uploads_s3_bucket: str | None = None  # empty: files under {data_dir}/uploads
+    uploads_s3_prefix: str = "conversa/uploads/"
+
     # Backups (python -m app.cli backup)
     backup_dir: Path | None = None  # default {data_dir}/backups
     backup_keep: int = Field(14, ge=0)  # local backups kept; 0 = keep all
@@ -111,6 +120,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
 
     @property
     def default_local_model_path(self) -> Path:

@@ -7,6 +7,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,7 +16,7 @@ logger = logging.getLogger("app.request")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 APP_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
@@ -34,11 +35,16 @@ SECURITY_HEADERS = [
 
 
 class RequestContextMiddleware:
-    """Request id, security headers, a body size cap, and one log line per request."""
+    """Request id, security headers, a body size cap, and one log line per request.
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    `body_limits` gives a path its own cap (POST /api/uploads takes files far above the JSON limit);
+    the route still checks its own, exact, limit while it reads.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_limits = dict(body_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,12 +58,11 @@ class RequestContextMiddleware:
         csp = DOCS_CSP if path in ("/docs", "/redoc") else APP_CSP
         status_code = 500
         response_started = False
+        limit = self.body_limits.get(path, self.max_body_bytes)
 
         declared = _header(scope, b"content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await _send_json(
-                send, 413, f"The request body is too large (limit {self.max_body_bytes} bytes).", request_id
-            )
+        if declared and declared.isdigit() and int(declared) > limit:
+            await _send_json(send, 413, f"The request body is too large (limit {limit} bytes).", request_id)
             self._log(scope, 413, started, request_id)
             return
 
@@ -68,8 +73,8 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise BodyTooLarge(self.max_body_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def send_with_headers(message: Message) -> None:
@@ -78,8 +83,11 @@ class RequestContextMiddleware:
                 status_code = message["status"]
                 response_started = True
                 headers = list(message.get("headers", []))
-                headers += SECURITY_HEADERS
-                headers += [(b"content-security-policy", csp.encode()), (b"x-request-id", request_id.encode())]
+                names = {name.lower() for name, _ in headers}
+                headers += [header for header in SECURITY_HEADERS if header[0] not in names]
+                if b"content-security-policy" not in names:  # a response with its own (uploads: sandbox) keeps it
+                    headers.append((b"content-security-policy", csp.encode()))
+                headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -88,9 +96,7 @@ class RequestContextMiddleware:
         except BodyTooLarge:
             status_code = 413
             if not response_started:
-                await _send_json(
-                    send, 413, f"The request body is too large (limit {self.max_body_bytes} bytes).", request_id
-                )
+                await _send_json(send, 413, f"The request body is too large (limit {limit} bytes).", request_id)
         finally:
             self._log(scope, status_code, started, request_id)
 

@@ -168,6 +168,27 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+class Upload(Base):
+    """A file a user uploaded; `message_id` is set once it is sent in a message (NULL: not yet, or its
+    message is gone; either way the cleanup removes it after UPLOADS_UNATTACHED_HOURS)."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (
+        Index("ix_uploads_user_id", "user_id"),
+        Index("ix_uploads_message_id", "message_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), nullable=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    mime_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    page_count: Mapped[int | None] = mapped_column(Integer, nullable=True)  # PDFs
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 __all__ = [
@@ -181,6 +202,7 @@ __all__ = [
     "Share",
     "Siblings",
     "UsageDay",
+    "Upload",
     "User",
     "utcnow",
 ]

@@ -225,3 +225,10 @@ class ApiKeyOut(OrmModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str  # shown this once: only its hash is stored
+# Uploads
+class UploadOut(OrmModel):
+    id: int
+    name: str
+    mime_type: str
+    size: int
+    created_at: datetime

@@ -4,6 +4,10 @@ A copy is made with SQLite's online backup API, which reads one consistent snaps
 the app writes (WAL: the app is never blocked), is checked with `PRAGMA integrity_check`, and is
 written as a single self-contained file (journal mode DELETE). A restore goes through SQLite too,
 so a stale `-wal` file next to the database can never be replayed over the restored data.
+
+Uploaded files kept in DATA_DIR/uploads go beside it, in `<name>.uploads.tar`: the files the
+snapshot's `uploads` table knows, so the two always agree. (With UPLOADS_S3_BUCKET the files are
+already in S3 and are not copied.)
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import tarfile
 import tempfile
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +26,7 @@ from typing import Any
 from sqlalchemy import make_url
 
 from app.core.config import Settings
+from app.services.storage import LocalStorage, storage_for
 
 NAME_PATTERN = re.compile(r"^conversa-\d{8}T\d{6}\.\d{3}Z\.db$")
 BUSY_TIMEOUT_S = 30.0
@@ -128,16 +134,66 @@ def prune(directory: Path, keep: int) -> list[Path]:
     removed = []
     for info in local_backups(directory)[:-keep]:
         Path(info.location).unlink(missing_ok=True)
+        uploads_archive(Path(info.location)).unlink(missing_ok=True)
         removed.append(Path(info.location))
     return removed
 
 
 def create_backup(settings: Settings, directory: Path | None = None) -> Path:
-    """A new consistent copy of the database in `directory` (default BACKUP_DIR), then pruning."""
+    """A new consistent copy of the database in `directory` (default BACKUP_DIR) with its uploaded
+    files beside it, then pruning."""
     directory = directory or backup_dir(settings)
     path = snapshot(database_path(settings), directory / backup_name())
+    archive_uploads(settings, path)
     prune(directory, settings.backup_keep)
     return path
+
+
+# -- uploaded files -------------------------------------------------------------------------------
+def uploads_archive(backup: Path) -> Path:
+    """The archive of uploaded files that goes with a database backup."""
+    return backup.with_name(backup.name.removesuffix(".db") + ".uploads.tar")
+
+
+def _upload_keys(database: Path) -> list[str]:
+    with closing(_connect_readonly(database)) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "uploads" not in tables:
+            return []
+        return [row[0] for row in connection.execute("SELECT storage_key FROM uploads ORDER BY id")]
+
+
+def archive_uploads(settings: Settings, backup: Path) -> Path | None:
+    """Write the files the backup's `uploads` table lists (local storage only) to its archive."""
+    storage = storage_for(settings)
+    keys = _upload_keys(backup)
+    if not isinstance(storage, LocalStorage) or not keys:
+        return None
+    archive = uploads_archive(backup)
+    partial = archive.with_name(archive.name + ".part")
+    with tarfile.open(partial, "w") as tar:
+        for key in keys:
+            path = storage.path(key)
+            if path.is_file():  # deleted since the snapshot: the restored row's file is gone anyway
+                tar.add(path, arcname=key, recursive=False)
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    partial.replace(archive)
+    archive.chmod(0o600)
+    return archive
+
+
+def restore_uploads(settings: Settings, archive: Path) -> int:
+    """Put the archived files back under DATA_DIR/uploads; returns how many."""
+    root = settings.uploads_dir
+    root.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                tar.extract(member, root, filter="data")  # no absolute paths, no .., no links out
+                count += 1
+    return count
 
 
 # -- S3 -------------------------------------------------------------------------------------------
@@ -152,9 +208,12 @@ def _s3(settings: Settings) -> tuple[Any, str, str]:
 
 
 def upload(settings: Settings, path: Path) -> str:
-    """Upload a backup file; returns its s3:// address."""
+    """Upload a backup file (and its uploads archive); returns its s3:// address."""
     client, bucket, prefix = _s3(settings)
     key = prefix + path.name
+    archive = uploads_archive(path)
+    if archive.is_file():
+        client.upload_file(str(archive), bucket, prefix + archive.name, ExtraArgs={"ServerSideEncryption": "AES256"})
     client.upload_file(str(path), bucket, key, ExtraArgs={"ServerSideEncryption": "AES256"})
     return f"s3://{bucket}/{key}"
 
@@ -171,6 +230,7 @@ def s3_backups(settings: Settings) -> list[BackupInfo]:
 
 
 def download(settings: Settings, key_or_name: str, destination: Path) -> Path:
+    """Download a backup to `destination`, and its uploads archive beside it when there is one."""
     client, bucket, prefix = _s3(settings)
     key = key_or_name.removeprefix(f"s3://{bucket}/")
     if not key.startswith(prefix):
@@ -179,6 +239,10 @@ def download(settings: Settings, key_or_name: str, destination: Path) -> Path:
         client.download_file(bucket, key, str(destination))
     except Exception as exc:  # botocore's ClientError: say which key, not a stack trace
         raise BackupError(f"Could not download s3://{bucket}/{key}: {exc}") from exc
+    archive_key = key.removesuffix(".db") + ".uploads.tar"
+    # Missing for a backup from before uploads, or without files: nothing more to restore.
+    with suppress(Exception):
+        client.download_file(bucket, archive_key, str(uploads_archive(destination)))
     return destination
 
 
@@ -220,6 +284,9 @@ def restore_file(settings: Settings, backup: Path, *, force: bool) -> Path | Non
             target.close()
     finally:
         source.close()
+    archive = uploads_archive(backup)
+    if archive.is_file():
+        restore_uploads(settings, archive)
     return kept
 
 
@@ -232,5 +299,5 @@ def restore(settings: Settings, file_or_key: str, *, force: bool, from_s3: bool 
     if not settings.backup_s3_bucket:
         raise BackupError(f"No backup file {file_or_key} (and no S3 bucket configured to look in).")
     with tempfile.TemporaryDirectory() as folder:
-        downloaded = download(settings, file_or_key, Path(folder) / "restore.db")
+        downloaded = download(settings, file_or_key, Path(folder) / "conversa-restore.db")
         return file_or_key, restore_file(settings, downloaded, force=force)

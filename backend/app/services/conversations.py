@@ -10,8 +10,10 @@ from typing import Any, cast
 from sqlalchemy import Table, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import DEFAULT_TITLE, Conversation, Message, Share, Siblings, User, utcnow
+from app.models import DEFAULT_TITLE, Conversation, Message, Share, Siblings, Upload, User, utcnow
+from app.services.storage import Storage
 from app.services.tree import MAX_DEPTH, active_leaf, path_messages
+from app.services.uploads import conversation_uploads
 
 
 def _like_pattern(text: str) -> str:
@@ -48,13 +50,20 @@ async def create_conversation(session: AsyncSession, user: User, title: str | No
     return conversation
 
 
-async def delete_conversation(session: AsyncSession, conversation: Conversation) -> None:
+async def delete_conversation(session: AsyncSession, conversation: Conversation, storage: Storage) -> None:
+    """The conversation, its messages and the files sent in them."""
+    files = await conversation_uploads(session, conversation.id)
+    keys = [upload.storage_key for upload in files]
+    if files:
+        await session.execute(delete(Upload).where(Upload.id.in_([upload.id for upload in files])))
     # Explicit delete of the messages too: SQLite enforces ON DELETE CASCADE only with the pragma,
     # and a database file opened by another tool may not have it on.
     await session.execute(delete(Message).where(Message.conversation_id == conversation.id))
     await session.execute(delete(Share).where(Share.conversation_id == conversation.id))  # its links die with it
     await session.delete(conversation)
     await session.commit()
+    # After the commit: a file whose delete fails is an orphan the cleanup sweeps, never a row without its file.
+    await storage.delete(keys)
 
 
 async def all_messages(session: AsyncSession, conversation: Conversation) -> list[Message]:

@@ -26,6 +26,7 @@ Usage::
         ...
         server.requests[-1].system_text          # what the client sent
         server.requests[-1].turns                # [("user", "hi"), ("model", "..."), ...]
+        server.requests[-1].inline_parts         # [("image/png", b"\x89PNG..."), ...]
 
 Each generateContent / streamGenerateContent request takes the next scripted
 behaviour from a FIFO queue; when the queue is empty the default behaviour answers
@@ -42,6 +43,7 @@ a `google.rpc.RetryInfo` detail with `retryDelay`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 import re
@@ -174,6 +176,19 @@ class RecordedRequest:
     def turns(self) -> list[tuple[str, str]]:
         """(role, text) for each content, text parts joined; role is "user" or "model"."""
         return [(c.get("role", ""), "".join(p.get("text", "") for p in c.get("parts") or [])) for c in self.contents]
+
+    @property
+    def inline_parts(self) -> list[tuple[str, bytes]]:
+        """(mimeType, decoded bytes) of every `inlineData` part, in order (images, PDFs...)."""
+        found = []
+        for content in self.contents:
+            for part in content.get("parts") or []:
+                inline = part.get("inlineData") or part.get("inline_data")
+                if inline:
+                    data = inline["data"]  # the SDK sends URL-safe base64, which the API accepts too
+                    decoded = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+                    found.append((inline.get("mimeType") or inline.get("mime_type"), decoded))
+        return found
 
     @property
     def generation_config(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.models import ApiKey, Conversation, Message, Share, User
+from app.models import ApiKey, Conversation, Message, Share, Upload, User
 from tests.conftest import Api
 
 HIJACK = "hijacked-by-bob"  # long enough for every string field (passwords need 8 characters)
@@ -63,7 +63,10 @@ async def everything(app: Any) -> list[tuple[Any, ...]]:
         ]
         shares = [(s.id, s.user_id, s.conversation_id, s.updated_at) for s in await session.scalars(select(Share))]
         keys = [(k.id, k.user_id, k.name, k.key_hash) for k in await session.scalars(select(ApiKey))]
-    return sorted(users) + sorted(conversations) + sorted(messages) + sorted(shares) + sorted(keys)
+        uploads = [
+            (u.id, u.user_id, u.message_id, u.name, u.storage_key) for u in await session.scalars(select(Upload))
+        ]
+    return sorted(users) + sorted(conversations) + sorted(messages) + sorted(shares) + sorted(keys) + sorted(uploads)
 
 
 async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, Any]:
@@ -72,6 +75,7 @@ async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, Any]:
         "/api/chat", headers=alice, json={"message": "second", "conversation_id": chat["conversation_id"]}
     )
     me = (await api.client.get("/api/auth/me", headers=alice)).json()
+    upload = await api.client.post("/api/uploads", headers=alice, files={"file": ("private.txt", b"my private file")})
     # The title is written in the background after the first reply: let it land before any snapshot.
     background = api.app.state.context.chat.background
     if background:
@@ -85,6 +89,7 @@ async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, Any]:
         "key_id": key.json()["id"],
         "message_id": chat["assistant_message"]["id"],  # trees: path and body (PUT .../active, regenerate)
         "parent_id": chat["assistant_message"]["id"],  # POST /api/chat under one of alice's replies
+        "upload_id": upload.json()["id"],
     }
 
 
@@ -103,7 +108,7 @@ async def test_another_users_ids_are_not_found_and_nothing_changes(
         response = await api.client.request(method, url_for(path, ids), headers=bob, json=body)
         assert response.status_code == 404, (method, path, response.status_code, response.text)
         # The same answer as for an id that does not exist: nothing tells bob the conversation is there.
-        missing = {**ids, "conversation_id": 2_000_000_000}
+        missing = {**ids, "conversation_id": 2_000_000_000, "upload_id": 2_000_000_000}
         ghost = await api.client.request(
             method, url_for(path, missing), headers=bob, json=body_for(app, operation, missing)
         )
@@ -119,7 +124,10 @@ async def test_another_users_ids_are_not_found_and_nothing_changes(
         "POST /api/conversations/{conversation_id}/share",
         "DELETE /api/shares/{share_id}",
         "DELETE /api/keys/{key_id}",
+        "GET /api/uploads/{upload_id}",
+        "DELETE /api/uploads/{upload_id}",
     } <= set(checked)
+    assert (await api.client.get(f"/api/uploads/{ids['upload_id']}", headers=alice)).content == b"my private file"
     page = await api.client.get(f"/api/conversations/{ids['conversation_id']}/messages", headers=alice)
     assert [m["content"] for m in page.json()["items"]][::2] == ["my private question", "second"]
 
@@ -154,6 +162,8 @@ async def test_a_disabled_accounts_token_stops_everywhere_at_once(
     bob_ids["key_id"] = (await api.client.post("/api/keys", headers=bob, json={"name": "k"})).json()["id"]
     reply = (await api.client.post("/api/chat", headers=bob, json={"message": "hello"})).json()["assistant_message"]
     bob_ids["message_id"] = bob_ids["parent_id"] = reply["id"]
+    bob_upload = await api.client.post("/api/uploads", headers=bob, files={"file": ("b.txt", b"bob's")})
+    bob_ids["upload_id"] = bob_upload.json()["id"]
     assert (await api.client.get(f"/api/conversations/{bob_ids['conversation_id']}", headers=bob)).status_code == 200
     disabled = await api.client.post(f"/api/admin/users/{bob_ids['user_id']}/disable", headers=alice)
     assert disabled.status_code == 200

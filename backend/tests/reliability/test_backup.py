@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -169,45 +165,6 @@ def users(path: Path) -> list[str]:
         return [row[0] for row in connection.execute("SELECT email FROM users ORDER BY id")]
 
 
-@pytest.fixture
-def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A local S3 (moto_server) on a free 127.0.0.1 port, with a bucket, and fake credentials."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.HTTPError:
-                assert server.poll() is None, "moto_server exited"
-                assert time.monotonic() < deadline, "moto_server did not start"
-                time.sleep(0.1)
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.delenv("AWS_PROFILE", raising=False)
-        import boto3
-
-        boto3.client("s3", endpoint_url=url).create_bucket(Bucket="conversa-backups")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 def test_backup_to_s3_list_and_restore(
     moto_s3: str, make_settings: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -238,3 +195,84 @@ def test_backup_to_s3_list_and_restore(
     assert "Could not download" in capsys.readouterr().err
     assert main(["list-users"], target) == 0
     assert "one@example.com" in capsys.readouterr().out
+
+
+async def test_a_backup_carries_the_uploaded_files_and_a_restore_puts_them_back(
+    app_factory: Any, make_settings: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fakes import files
+
+    database = tmp_path / "live" / "chat.db"
+    settings, client = await start(
+        app_factory, make_settings, database, backup_dir=tmp_path / "backups", data_dir=tmp_path / "live"
+    )
+    alice = await Api(client, None).user("alice@example.com")
+    sent = {}
+    for name, data in (("photo.png", files.image("PNG")), ("notes.txt", b"remember the milk"), ("a.pdf", files.pdf())):
+        created = await client.post("/api/uploads", headers=alice, files={"file": (name, data)})
+        stored = await client.get(f"/api/uploads/{created.json()['id']}", headers=alice)
+        sent[created.json()["id"]] = stored.content
+    await client.aclose()
+
+    assert await asyncio.to_thread(main, ["backup"], settings) == 0
+    out = capsys.readouterr().out
+    assert "uploaded files: " in out
+    name = backup.local_backups(tmp_path / "backups")[0].name
+
+    # A new machine: an empty data folder, the backup folder copied over.
+    restored = tmp_path / "new" / "chat.db"
+    new_settings = make_settings(
+        database_url=f"sqlite+aiosqlite:///{restored}", data_dir=tmp_path / "new", backup_dir=tmp_path / "backups"
+    )
+    assert await asyncio.to_thread(main, ["restore", name], new_settings) == 0
+    _, new_client = await start(app_factory, make_settings, restored, data_dir=tmp_path / "new")
+    async with new_client:
+        token = await Api(new_client, None).login("alice@example.com")
+        for upload_id, content in sent.items():
+            response = await new_client.get(f"/api/uploads/{upload_id}", headers=token)
+            assert response.status_code == 200
+            assert response.content == content
+
+    # Pruning takes an archive away with its database.
+    for _ in range(2):
+        await asyncio.to_thread(
+            backup.create_backup,
+            make_settings(
+                database_url=f"sqlite+aiosqlite:///{database}",
+                data_dir=tmp_path / "live",
+                backup_dir=tmp_path / "backups",
+                backup_keep=1,
+            ),
+        )
+        await asyncio.sleep(0.002)
+    assert len(list((tmp_path / "backups").glob("*.uploads.tar"))) == 1
+
+
+def test_an_s3_backup_carries_the_uploaded_files(
+    moto_s3: str, make_settings: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3 = {"backup_s3_bucket": "conversa-backups", "backup_s3_prefix": "prod/db", "aws_endpoint_url": moto_s3}
+    source = make_settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'a' / 'chat.db'}",
+        data_dir=tmp_path / "a",
+        backup_dir=tmp_path / "b",
+        **s3,
+    )
+    assert main(["create-user", "one@example.com", "--password", "long-password"], source) == 0
+    key = "1/0123456789abcdef0123456789abcdef"
+    with sqlite3.connect(tmp_path / "a" / "chat.db") as connection:
+        connection.execute(
+            "INSERT INTO uploads (user_id, name, mime_type, size, storage_key, sha256, created_at) "
+            "VALUES (1, 'n.txt', 'text/plain', 5, ?, '', '2026-12-01 00:00:00')",
+            (key,),
+        )
+    (tmp_path / "a" / "uploads" / "1").mkdir(parents=True)
+    (tmp_path / "a" / "uploads" / key).write_bytes(b"hello")
+    assert main(["backup", "--s3"], source) == 0
+    name = backup.s3_backups(source)[0].name
+
+    target = make_settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'new' / 'chat.db'}", data_dir=tmp_path / "new", **s3
+    )
+    assert main(["restore", name, "--s3"], target) == 0
+    assert (tmp_path / "new" / "uploads" / key).read_bytes() == b"hello"

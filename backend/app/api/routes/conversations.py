@@ -6,7 +6,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from app.api.deps import ChattingUser, ContextDep, CurrentUser, OwnedConversation, SessionDep, ValidRegenerateIn
+from app.api.deps import (
+    ChattingUser,
+    ContextDep,
+    CurrentUser,
+    OwnedConversation,
+    SessionDep,
+    StorageDep,
+    ValidRegenerateIn,
+)
 from app.api.routes.chat import EVENT_STREAM_RESPONSES, event_stream
 from app.schemas import (
     MAX_ID,
@@ -66,9 +74,9 @@ async def rename_conversation(
 
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT, responses={404: {}})
-async def delete_conversation(conversation: OwnedConversation, session: SessionDep) -> None:
-    """Delete a conversation and its messages."""
-    await service.delete_conversation(session, conversation)
+async def delete_conversation(conversation: OwnedConversation, session: SessionDep, storage: StorageDep) -> None:
+    """Delete a conversation, its messages and the files sent in them."""
+    await service.delete_conversation(session, conversation, storage)
 
 
 @router.get("/{conversation_id}/messages", responses={404: {}})

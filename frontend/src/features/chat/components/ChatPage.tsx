@@ -1,9 +1,10 @@
-import { useCallback, useEffect, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useState, type DragEvent, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router";
 import { displayTitle, ExportMenu, useConversation, useRefreshConversations } from "../../conversations";
 import { formatDateTime } from "../../../lib/format";
 import { ShareButton } from "../../shares";
+import { useAttachments } from "../../uploads";
 import { useRefreshUsage } from "../../usage";
 import { useChat, type ChatError, type RetryAction } from "../hooks/use-chat";
 import { Composer } from "./Composer";
@@ -47,12 +48,39 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   const onRegenerate = useCallback(() => void regenerate(), [regenerate]);
   const onEdit = useCallback((text: string) => void regenerate(text), [regenerate]);
   const onLoadOlder = useCallback(() => void loadOlder(), [loadOlder]);
+  const attachments = useAttachments();
+  const [dropping, setDropping] = useState(false);
 
-  async function send(text: string) {
+  // attachmentIds are the composer's uploaded files; the chat request does not carry them yet.
+  async function send(text: string, attachmentIds: number[]) {
     setDraft("");
     const accepted = await chat.send(text);
     // The server never took it: put the text back so nothing the person typed is lost.
     if (!accepted) setDraft((current) => (current === "" ? text : current));
+    else if (attachmentIds.length > 0) attachments.clear();
+  }
+
+  function hasFiles(event: DragEvent) {
+    return Array.from(event.dataTransfer.types).includes("Files");
+  }
+
+  function onDragOver(event: DragEvent) {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+    setDropping(true);
+  }
+
+  function onDragLeave(event: DragEvent) {
+    // Leaving for a child of the section is not leaving the drop zone.
+    if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setDropping(false);
+  }
+
+  function onDrop(event: DragEvent) {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    setDropping(false);
+    attachments.add(Array.from(event.dataTransfer.files));
   }
 
   function retry(action: RetryAction) {
@@ -77,7 +105,18 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   }, [title]);
 
   return (
-    <section className="chat" aria-labelledby="chat-title">
+    <section
+      className={dropping ? "chat dropping" : "chat"}
+      aria-labelledby="chat-title"
+      onDragOver={onDragOver}
+      onDragLeave={onDragLeave}
+      onDrop={onDrop}
+    >
+      {dropping && (
+        <div className="drop-overlay" aria-hidden="true">
+          {t("uploads.dropHere")}
+        </div>
+      )}
       <header className="chat-header">
         {leading}
         <h1 id="chat-title" className="chat-title" title={title}>
@@ -121,9 +160,10 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
         <Composer
           value={draft}
           onChange={setDraft}
-          onSend={() => void send(draft)}
+          onSend={(attachmentIds) => void send(draft, attachmentIds)}
           onStop={chat.stop}
           streaming={chat.streaming}
+          attachments={attachments}
         />
         <p className="composer-note muted">{t("chat.disclaimer")}</p>
       </div>
