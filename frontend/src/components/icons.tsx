@@ -93,3 +93,13 @@ export const FileIcon = () => (
     <path d="M14 3v6h6" />
   </Icon>
 );
+export const ChevronLeftIcon = () => (
+  <Icon>
+    <path d="m15 18-6-6 6-6" />
+  </Icon>
+);
+export const ChevronRightIcon = () => (
+  <Icon>
+    <path d="m9 18 6-6-6-6" />
+  </Icon>
+);

@@ -52,23 +52,33 @@ async function streamFrom(
   await readChatEvents(response.body, onEvent);
 }
 
+/** Puts the branch through `messageId` on screen for every browser; answers with its last page. */
+export function setActiveMessage(conversationId: number, messageId: number): Promise<MessagePage> {
+  return apiJson<MessagePage>(`/api/conversations/${conversationId}/active`, {
+    method: "PUT",
+    json: { message_id: messageId },
+  });
+}
+
+/** `parent_id` given (an assistant message's id, or null for a new first message): an edit, a new branch. */
 export function streamChat(
-  request: { conversation_id?: number; message: string },
+  request: { conversation_id?: number; message: string; parent_id?: number | null },
   signal: AbortSignal,
   onEvent: (event: ChatStreamEvent) => void,
 ): Promise<void> {
   return streamFrom("/api/chat/stream", request, signal, onEvent);
 }
 
+/** A new answer, as a sibling, to the question of assistant message `messageId` (absent: the active leaf's). */
 export function streamRegenerate(
   conversationId: number,
-  message: string | undefined,
+  messageId: number | undefined,
   signal: AbortSignal,
   onEvent: (event: ChatStreamEvent) => void,
 ): Promise<void> {
   return streamFrom(
     `/api/conversations/${conversationId}/regenerate`,
-    message === undefined ? {} : { message },
+    messageId === undefined ? {} : { message_id: messageId },
     signal,
     onEvent,
   );

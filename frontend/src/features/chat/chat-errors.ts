@@ -1,6 +1,9 @@
 import { ApiError } from "../../lib/api-client";
 
-export type RetryAction = { type: "send"; text: string } | { type: "regenerate"; message?: string };
+/** What Retry does again: send (an edit when `editOf`, the edited message's id, is set) or answer again. */
+export type RetryAction =
+  | { type: "send"; text: string; editOf?: number }
+  | { type: "regenerate"; messageId?: number };
 
 export interface ChatError {
   /** i18n key under chat.errors */

@@ -24,6 +24,11 @@ export interface ChatState {
   exchange: number;
   /** The view key a saved message keeps from when it was pending, so its view is not built again. */
   keys: Record<number, string>;
+  /**
+   * The branch last shown from a message down (that message first), by its id: switching back to
+   * it is instant, and asks the server for exactly that branch.
+   */
+  tails: Record<number, Message[]>;
 }
 
 export type ChatAction =
@@ -33,8 +38,14 @@ export type ChatAction =
   | { type: "olderRequested" }
   | { type: "olderLoaded"; page: MessagePage }
   | { type: "olderFailed" }
-  | { type: "sent"; text: string; conversationId: number; now: string }
-  | { type: "regenerating"; message?: string; conversationId: number; now: string }
+  /** `editOf`: the id of the user message this one is a new version of (the rest of the path goes). */
+  | { type: "sent"; text: string; conversationId: number; now: string; editOf?: number }
+  /** `messageId`: the assistant message answered again (absent: the last one, if the path ends with one). */
+  | { type: "regenerating"; messageId?: number; conversationId: number; now: string }
+  /** The person chose sibling `to` of message `from`: shows its remembered branch at once, if any. */
+  | { type: "switched"; from: number; to: number }
+  /** The server's page of the active path after a switch: replaces the path from where they differ. */
+  | { type: "pathLoaded"; page: MessagePage }
   | { type: "accepted"; userMessage: Message }
   | { type: "tokens"; text: string }
   | { type: "replySaved"; message: Message }
@@ -56,6 +67,7 @@ export const EMPTY_CHAT: ChatState = {
   rollback: null,
   exchange: 0,
   keys: {},
+  tails: {},
 };
 
 /** A stable React key: a streamed message keeps the one it had while pending when its real id arrives. */
@@ -69,8 +81,67 @@ function withKey(state: ChatState, message: Message | null): Record<number, stri
   return { ...state.keys, [message.id]: `${message.role}-${state.exchange}` };
 }
 
-function pendingMessage(id: number, role: Message["role"], content: string, conversationId: number, now: string): Message {
-  return { id, conversation_id: conversationId, role, content, status: "complete", created_at: now };
+interface PendingPlace {
+  parentId: number | null;
+  /** The ids of the versions it is added to (empty for a message with no other version). */
+  siblingIds?: number[];
+}
+
+function pendingMessage(
+  id: number,
+  role: Message["role"],
+  content: string,
+  conversationId: number,
+  now: string,
+  { parentId, siblingIds = [] }: PendingPlace,
+): Message {
+  const ids = [...siblingIds, id];
+  return {
+    id,
+    conversation_id: conversationId,
+    parent_id: parentId,
+    role,
+    content,
+    status: "complete",
+    created_at: now,
+    siblings: { ids, index: ids.length - 1 },
+  };
+}
+
+function sameMessage(a: Message, b: Message): boolean {
+  return (
+    a.id === b.id &&
+    a.content === b.content &&
+    a.status === b.status &&
+    a.parent_id === b.parent_id &&
+    a.siblings.index === b.siblings.index &&
+    a.siblings.ids.length === b.siblings.ids.length &&
+    a.siblings.ids.every((id, index) => id === b.siblings.ids[index])
+  );
+}
+
+/** `messages` from `index` down, remembered under that message's id (a saved one only). */
+function withTail(tails: Record<number, Message[]>, messages: Message[], index: number): Record<number, Message[]> {
+  const head = messages[index];
+  if (!head || head.id < 0) return tails;
+  return { ...tails, [head.id]: messages.slice(index) };
+}
+
+/**
+ * The path shown once the server sent the last page of the new active path: what is on screen
+ * before that page's first message stays, the page replaces the rest. Messages that did not
+ * change keep their objects, so their views do not render again.
+ */
+function mergePath(state: ChatState, page: MessagePage): Pick<ChatState, "messages" | "hasMore"> {
+  const shown = new Map(state.messages.map((message) => [message.id, message]));
+  const items = page.items.map((message) => {
+    const current = shown.get(message.id);
+    return current && sameMessage(current, message) ? current : message;
+  });
+  const first = items[0];
+  const start = first ? state.messages.findIndex((message) => message.id === first.id) : -1;
+  if (start <= 0) return { messages: items, hasMore: page.has_more };
+  return { messages: [...state.messages.slice(0, start), ...items], hasMore: state.hasMore };
 }
 
 /** `messages` with the one whose id is `id` replaced by `update(it)` (or dropped for null); the rest untouched. */
@@ -111,39 +182,70 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       };
     case "olderFailed":
       return { ...state, loadingOlder: false, loadOlderFailed: true };
-    case "sent":
+    case "sent": {
+      const index =
+        action.editOf === undefined ? -1 : state.messages.findIndex((message) => message.id === action.editOf);
+      const edited = state.messages[index];
+      const kept = edited ? state.messages.slice(0, index) : state.messages;
+      const place: PendingPlace = edited
+        ? { parentId: edited.parent_id, siblingIds: edited.siblings.ids }
+        : { parentId: state.messages[state.messages.length - 1]?.id ?? null };
       return {
         ...state,
         exchange: state.exchange + 1,
         streaming: true,
         error: null,
         rollback: state.messages,
+        tails: edited ? withTail(state.tails, state.messages, index) : state.tails,
         messages: [
-          ...state.messages,
-          pendingMessage(PENDING_USER_ID, "user", action.text, action.conversationId, action.now),
-          pendingMessage(PENDING_ASSISTANT_ID, "assistant", "", action.conversationId, action.now),
+          ...kept,
+          pendingMessage(PENDING_USER_ID, "user", action.text, action.conversationId, action.now, place),
+          pendingMessage(PENDING_ASSISTANT_ID, "assistant", "", action.conversationId, action.now, {
+            parentId: PENDING_USER_ID,
+          }),
         ],
       };
+    }
     case "regenerating": {
-      const last = state.messages[state.messages.length - 1];
-      const messages = last?.role === "assistant" ? state.messages.slice(0, -1) : [...state.messages];
-      const index = messages.findLastIndex((message) => message.role === "user");
-      const lastUser = messages[index];
-      if (action.message !== undefined && lastUser) messages[index] = { ...lastUser, content: action.message };
+      const index =
+        action.messageId === undefined
+          ? state.messages.length - 1
+          : state.messages.findIndex((message) => message.id === action.messageId);
+      const answer = state.messages[index]?.role === "assistant" ? state.messages[index] : undefined;
+      const place: PendingPlace = answer
+        ? { parentId: answer.parent_id, siblingIds: answer.siblings.ids }
+        : { parentId: state.messages[state.messages.length - 1]?.id ?? null };
       return {
         ...state,
         exchange: state.exchange + 1,
         streaming: true,
         error: null,
         rollback: state.messages,
-        messages: [...messages, pendingMessage(PENDING_ASSISTANT_ID, "assistant", "", action.conversationId, action.now)],
+        tails: answer ? withTail(state.tails, state.messages, index) : state.tails,
+        messages: [
+          ...(answer ? state.messages.slice(0, index) : state.messages),
+          pendingMessage(PENDING_ASSISTANT_ID, "assistant", "", action.conversationId, action.now, place),
+        ],
       };
     }
+    case "switched": {
+      const index = state.messages.findIndex((message) => message.id === action.from);
+      if (index === -1 || state.streaming) return state;
+      const tails = withTail(state.tails, state.messages, index);
+      const remembered = state.tails[action.to];
+      if (!remembered) return { ...state, tails };
+      return { ...state, tails, messages: [...state.messages.slice(0, index), ...remembered] };
+    }
+    case "pathLoaded":
+      // A reply started meanwhile: its path is the newer truth.
+      if (state.streaming) return state;
+      return { ...state, ...mergePath(state, action.page) };
     case "accepted": {
       const index = state.messages.findLastIndex((message) => message.role === "user");
       if (index === -1) return state;
       const messages = [...state.messages];
-      messages[index] = action.userMessage;
+      const current = messages[index];
+      messages[index] = current && sameMessage(current, action.userMessage) ? current : action.userMessage;
       return { ...state, messages, rollback: null, keys: withKey(state, action.userMessage) };
     }
     case "tokens":

@@ -1,10 +1,19 @@
+/** Every message with the same parent (oldest first, this one included) and this one's position. */
+export interface Siblings {
+  ids: number[];
+  index: number;
+}
+
 export interface Message {
   id: number;
   conversation_id: number;
+  /** The message this one answers or follows; null for a first message. */
+  parent_id: number | null;
   role: "user" | "assistant";
   content: string;
   status: "complete" | "incomplete";
   created_at: string;
+  siblings: Siblings;
 }
 
 export interface MessagePage {

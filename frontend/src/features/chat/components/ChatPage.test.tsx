@@ -3,7 +3,7 @@ import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter } from "react-router";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Message } from "../types";
+import { message } from "../test-messages";
 import { ChatPage } from "./ChatPage";
 
 // Counts how often each message's Markdown renders (by its text).
@@ -15,9 +15,6 @@ vi.mock("./Markdown", () => ({
   },
 }));
 
-function message(id: number, role: Message["role"], content: string): Message {
-  return { id, conversation_id: 7, role, content, status: "complete", created_at: "2026-11-27T10:00:00Z" };
-}
 
 const HISTORY = [
   message(1, "user", "First question"),

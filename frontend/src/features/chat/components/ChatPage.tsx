@@ -44,9 +44,10 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   });
 
   // Stable callbacks: the messages that are not streaming keep equal props and skip rendering.
-  const { regenerate, loadOlder } = chat;
-  const onRegenerate = useCallback(() => void regenerate(), [regenerate]);
-  const onEdit = useCallback((text: string) => void regenerate(text), [regenerate]);
+  const { regenerate, edit, switchBranch, loadOlder } = chat;
+  const onRegenerate = useCallback((messageId: number) => void regenerate(messageId), [regenerate]);
+  const onEdit = useCallback((messageId: number, text: string) => void edit(messageId, text), [edit]);
+  const onSwitch = useCallback((fromId: number, toId: number) => void switchBranch(fromId, toId), [switchBranch]);
   const onLoadOlder = useCallback(() => void loadOlder(), [loadOlder]);
   const attachments = useAttachments();
   const [dropping, setDropping] = useState(false);
@@ -84,13 +85,15 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   }
 
   function retry(action: RetryAction) {
-    if (action.type === "send") {
+    if (action.type === "send" && action.editOf !== undefined) {
+      void chat.edit(action.editOf, action.text);
+    } else if (action.type === "send") {
       if (draft === action.text) setDraft("");
       void chat.send(action.text).then((accepted) => {
         if (!accepted) setDraft((current) => (current === "" ? action.text : current));
       });
     } else {
-      void chat.regenerate(action.message);
+      void chat.regenerate(action.messageId);
     }
   }
 
@@ -149,6 +152,7 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
           onLoadOlder={onLoadOlder}
           onRegenerate={onRegenerate}
           onEdit={onEdit}
+          onSwitch={onSwitch}
         >
           {chat.error && <ErrorNotice error={chat.error} onRetry={() => retryLast()} onDismiss={chat.dismissError} />}
         </MessageList>

@@ -5,14 +5,20 @@ import { PencilIcon, RefreshIcon } from "../../../components/icons";
 import { formatTime } from "../../../lib/format";
 import type { Message } from "../types";
 import { LazyMarkdown as Markdown } from "./LazyMarkdown";
+import { SiblingSwitcher } from "./SiblingSwitcher";
 
 interface MessageItemProps {
   message: Message;
   streaming: boolean;
   canRegenerate: boolean;
   canEdit: boolean;
-  onRegenerate: () => void;
-  onEdit: (text: string) => void;
+  /** Off while a reply streams: the versions switcher shows but does not switch. */
+  canSwitch: boolean;
+  /** Called with this message's id: answers its question again as a new version. */
+  onRegenerate: (messageId: number) => void;
+  /** Called with this message's id and the new text: sends it as a new version. */
+  onEdit: (messageId: number, text: string) => void;
+  onSwitch: (fromId: number, toId: number) => void;
 }
 
 /**
@@ -24,8 +30,10 @@ export const MessageItem = memo(function MessageItem({
   streaming,
   canRegenerate,
   canEdit,
+  canSwitch,
   onRegenerate,
   onEdit,
+  onSwitch,
 }: MessageItemProps) {
   const { t, i18n } = useTranslation();
   const [editing, setEditing] = useState(false);
@@ -33,11 +41,11 @@ export const MessageItem = memo(function MessageItem({
   const isUser = message.role === "user";
   const plain = <div className="plain-text">{message.content}</div>;
 
-  function submitEdit(event: FormEvent) {
-    event.preventDefault();
+  function submitEdit(event?: FormEvent) {
+    event?.preventDefault();
     if (!draft.trim()) return;
     setEditing(false);
-    onEdit(draft);
+    onEdit(message.id, draft);
   }
 
   return (
@@ -66,6 +74,10 @@ export const MessageItem = memo(function MessageItem({
             onChange={(event) => setDraft(event.target.value)}
             onKeyDown={(event) => {
               if (event.key === "Escape") setEditing(false);
+              if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
+                event.preventDefault();
+                submitEdit();
+              }
             }}
           />
           <div className="edit-actions">
@@ -95,6 +107,9 @@ export const MessageItem = memo(function MessageItem({
       )}
       {!editing && !streaming && (
         <div className="message-actions">
+          {message.siblings.ids.length > 1 && (
+            <SiblingSwitcher message={message} disabled={!canSwitch} onSwitch={onSwitch} />
+          )}
           <CopyButton text={message.content} label={t("chat.copyMessage")} />
           {canEdit && (
             <button
@@ -116,7 +131,7 @@ export const MessageItem = memo(function MessageItem({
               className="icon-button small"
               aria-label={t("chat.regenerate")}
               title={t("chat.regenerate")}
-              onClick={onRegenerate}
+              onClick={() => onRegenerate(message.id)}
             >
               <RefreshIcon />
             </button>

@@ -1,12 +1,10 @@
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import type { Message } from "../types";
+import { message } from "../test-messages";
 import { MessageList } from "./MessageList";
 
-const messages: Message[] = [
-  { id: 5, conversation_id: 7, role: "user", content: "Hi", status: "complete", created_at: "2026-11-27T10:00:00Z" },
-];
+const messages = [message(5, "user", "Hi")];
 
 function renderList(props: { loadingOlder?: boolean; loadOlderFailed?: boolean; onLoadOlder?: () => void }) {
   render(
@@ -20,6 +18,7 @@ function renderList(props: { loadingOlder?: boolean; loadOlderFailed?: boolean; 
       onLoadOlder={props.onLoadOlder ?? vi.fn()}
       onRegenerate={vi.fn()}
       onEdit={vi.fn()}
+      onSwitch={vi.fn()}
     />,
   );
 }

@@ -13,8 +13,9 @@ interface MessageListProps {
   loadingOlder: boolean;
   loadOlderFailed: boolean;
   onLoadOlder: () => void;
-  onRegenerate: () => void;
-  onEdit: (text: string) => void;
+  onRegenerate: (messageId: number) => void;
+  onEdit: (messageId: number, text: string) => void;
+  onSwitch: (fromId: number, toId: number) => void;
   children?: React.ReactNode;
 }
 
@@ -30,6 +31,7 @@ export function MessageList({
   onLoadOlder,
   onRegenerate,
   onEdit,
+  onSwitch,
   children,
 }: MessageListProps) {
   const { t } = useTranslation();
@@ -39,9 +41,6 @@ export function MessageList({
   // Where the first message was on screen when older ones were asked for: it stays there.
   const olderAnchor = useRef<{ id: number; top: number } | null>(null);
   const [showJump, setShowJump] = useState(false);
-
-  const lastUserIndex = messages.findLastIndex((message) => message.role === "user");
-  const last = messages[messages.length - 1];
 
   // Follow the stream unless the person scrolled up to read.
   useLayoutEffect(() => {
@@ -139,15 +138,17 @@ export function MessageList({
             {t("chat.loadOlder")}
           </button>
         )}
-        {messages.map((message, index) => (
+        {messages.map((message) => (
           <MessageItem
             key={messageKey(keys, message)}
             message={message}
             streaming={streaming && message.id === PENDING_ASSISTANT_ID}
-            canEdit={!streaming && index === lastUserIndex && message.id > 0}
-            canRegenerate={!streaming && message === last && message.role === "assistant"}
+            canEdit={!streaming && message.id > 0 && message.role === "user"}
+            canRegenerate={!streaming && message.id > 0 && message.role === "assistant"}
+            canSwitch={!streaming}
             onRegenerate={onRegenerate}
             onEdit={onEdit}
+            onSwitch={onSwitch}
           />
         ))}
         {children}

@@ -1,11 +1,9 @@
 import { act, renderHook, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { message } from "../test-messages";
 import type { Message } from "../types";
 import { PENDING_ASSISTANT_ID, useChat } from "./use-chat";
 
-function message(id: number, role: Message["role"], content: string, status: Message["status"] = "complete"): Message {
-  return { id, conversation_id: 7, role, content, status, created_at: "2026-11-27T10:00:00Z" };
-}
 
 function sse(events: [string, unknown][]): string {
   return events.map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`).join("");
@@ -79,14 +77,14 @@ describe("useChat", () => {
       sse([
         ["start", { conversation_id: 7, user_message: message(1, "user", "Hi") }],
         ["token", { text: "Half" }],
-        ["error", { code: "timeout", message: "slow", assistant_message: message(2, "assistant", "Half", "incomplete") }],
+        ["error", { code: "timeout", message: "slow", assistant_message: message(2, "assistant", "Half", { status: "incomplete" }) }],
       ]),
     );
     const { result } = renderChat();
     await act(async () => {
       await result.current.send("Hi");
     });
-    expect(result.current.messages[1]).toEqual(message(2, "assistant", "Half", "incomplete"));
+    expect(result.current.messages[1]).toEqual(message(2, "assistant", "Half", { status: "incomplete" }));
     expect(result.current.error?.key).toBe("timeout");
   });
 

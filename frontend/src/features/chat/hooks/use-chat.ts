@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useReducer, useRef } from "react";
-import { listMessages, streamChat, streamRegenerate } from "../api";
+import { listMessages, setActiveMessage, streamChat, streamRegenerate } from "../api";
 import { chatErrorFor, errorKeyForCode, type RetryAction } from "../chat-errors";
 import { chatReducer, EMPTY_CHAT } from "../chat-state";
-import type { ChatStreamEvent } from "../types";
+import type { ChatStreamEvent, MessagePage } from "../types";
 
 export { messageKey, PENDING_ASSISTANT_ID, PENDING_USER_ID, type ChatState } from "../chat-state";
 export { chatErrorFor, errorKeyFor, type ChatError, type RetryAction } from "../chat-errors";
@@ -30,10 +30,15 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
   const abortRef = useRef<AbortController | null>(null);
   const olderRef = useRef<Promise<void> | null>(null);
   const messagesRef = useRef(state.messages);
+  const tailsRef = useRef(state.tails);
   const callbacksRef = useRef(callbacks);
+  // Branch switches reach the server one after the other; only the latest one's answer is shown.
+  const switchQueueRef = useRef<Promise<unknown>>(Promise.resolve());
+  const switchCountRef = useRef(0);
   useEffect(() => {
     callbacksRef.current = callbacks;
     messagesRef.current = state.messages;
+    tailsRef.current = state.tails;
   });
 
   useEffect(() => {
@@ -188,32 +193,78 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
   const send = useCallback(
     (text: string): Promise<boolean> => {
       const id = loadedIdRef.current ?? null;
+      // The reply on screen is the parent, even if another tab moved the active branch meanwhile;
+      // a reply not saved yet (no id) leaves it to the server's active leaf.
+      const last = messagesRef.current[messagesRef.current.length - 1];
+      const parent = last && last.id > 0 && last.role === "assistant" ? { parent_id: last.id } : {};
       dispatch({ type: "sent", text, conversationId: id ?? 0, now: new Date().toISOString() });
       return runStream(
         (signal, onEvent) =>
-          streamChat(id === null ? { message: text } : { conversation_id: id, message: text }, signal, onEvent),
+          streamChat(id === null ? { message: text } : { conversation_id: id, message: text, ...parent }, signal, onEvent),
         { type: "send", text },
       );
     },
     [runStream],
   );
 
-  /** Answers the last user message again, first replacing its text when `message` is given. */
-  const regenerate = useCallback(
-    (message?: string): Promise<boolean> => {
+  /** Sends `text` as a new version of user message `messageId`: a new branch under the same parent. */
+  const edit = useCallback(
+    (messageId: number, text: string): Promise<boolean> => {
       const id = loadedIdRef.current;
-      if (id === null || id === undefined) return Promise.resolve(false);
-      dispatch({ type: "regenerating", message, conversationId: id, now: new Date().toISOString() });
+      const edited = messagesRef.current.find((message) => message.id === messageId);
+      if (!id || !edited || edited.role !== "user") return Promise.resolve(false);
+      dispatch({ type: "sent", text, conversationId: id, now: new Date().toISOString(), editOf: messageId });
       return runStream(
-        (signal, onEvent) => streamRegenerate(id, message, signal, onEvent),
-        { type: "regenerate", message },
+        (signal, onEvent) =>
+          streamChat({ conversation_id: id, message: text, parent_id: edited.parent_id }, signal, onEvent),
+        { type: "send", text, editOf: messageId },
       );
     },
     [runStream],
   );
 
+  /** A new answer, as a sibling, to the question of assistant message `messageId` (absent: the last reply's). */
+  const regenerate = useCallback(
+    (messageId?: number): Promise<boolean> => {
+      const id = loadedIdRef.current;
+      if (id === null || id === undefined) return Promise.resolve(false);
+      dispatch({ type: "regenerating", messageId, conversationId: id, now: new Date().toISOString() });
+      return runStream(
+        (signal, onEvent) => streamRegenerate(id, messageId, signal, onEvent),
+        { type: "regenerate", messageId },
+      );
+    },
+    [runStream],
+  );
+
+  /**
+   * Shows sibling `toId` of message `fromId` and makes its branch the active one on the server.
+   * A branch seen before shows at once and is asked for by its leaf, so it comes back the same.
+   */
+  const switchBranch = useCallback((fromId: number, toId: number): Promise<void> => {
+    const id = loadedIdRef.current;
+    if (!id || abortRef.current) return Promise.resolve();
+    const remembered = tailsRef.current[toId];
+    const leaf = remembered?.[remembered.length - 1]?.id ?? toId;
+    dispatch({ type: "switched", from: fromId, to: toId });
+    const count = ++switchCountRef.current;
+    const show = (page: MessagePage) => {
+      if (count === switchCountRef.current && loadedIdRef.current === id) dispatch({ type: "pathLoaded", page });
+    };
+    const request = switchQueueRef.current.then(() =>
+      // A remembered leaf deleted elsewhere: the sibling's newest branch instead.
+      setActiveMessage(id, leaf).catch((error: unknown) => {
+        if (leaf === toId) throw error;
+        return setActiveMessage(id, toId);
+      }),
+    );
+    switchQueueRef.current = request.catch(() => undefined);
+    // Refused (the message is gone): show whatever the server's active path is now.
+    return request.then(show, () => listMessages(id).then(show, () => undefined));
+  }, []);
+
   const stop = useCallback(() => abortRef.current?.abort(), []);
   const dismissError = useCallback(() => dispatch({ type: "errorDismissed" }), []);
 
-  return { ...state, send, regenerate, stop, loadOlder, dismissError };
+  return { ...state, send, edit, regenerate, switchBranch, stop, loadOlder, dismissError };
 }
