@@ -206,3 +206,92 @@ describe("useChat loadOlder", () => {
     expect(result.current.messages.map((item) => item.id)).toEqual([4, 5]);
   });
 });
+
+describe("useChat, conversation trees", () => {
+  const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json" } });
+  // 1 -> 2 -> 3 -> 4 on screen; 5 is another version of question 3, answered by 6.
+  const path = [
+    message(1, "user", "First"),
+    message(2, "assistant", "First answer"),
+    message(3, "user", "Second", { siblings: [3, 5] }),
+    message(4, "assistant", "Second answer"),
+  ];
+  const otherBranch = [
+    message(5, "user", "Second, edited", { parent: 2, siblings: [3, 5] }),
+    message(6, "assistant", "Edited answer", { parent: 5 }),
+  ];
+
+  /** The backend: the path above, PUT active answered by `answerSwitch`, streams that answer at once. */
+  function mockTreeBackend(answerSwitch: (messageId: number) => Promise<Response>) {
+    const requests: { method: string; url: string; body: unknown }[] = [];
+    const fetchMock = vi.fn(async (url: string, init?: RequestInit) => {
+      const body = typeof init?.body === "string" ? (JSON.parse(init.body) as Record<string, unknown>) : undefined;
+      requests.push({ method: init?.method ?? "GET", url, body });
+      if (url.endsWith("/active")) return answerSwitch(Number(body?.message_id));
+      if (url.includes("/messages")) return json({ items: path, has_more: false });
+      const events = sse([
+        ["start", { conversation_id: 7, user_message: message(9, "user", String(body?.message)) }],
+        ["done", { assistant_message: message(10, "assistant", "Reply") }],
+      ]);
+      return new Response(events, { headers: { "Content-Type": "text/event-stream" } });
+    });
+    vi.stubGlobal("fetch", fetchMock);
+    const callbacks = { onConversationStarted: vi.fn(), onTitle: vi.fn(), onActivity: vi.fn() };
+    const hook = renderHook(() => useChat(7, callbacks));
+    return { ...hook, requests };
+  }
+
+  it("sends an edit under the edited question's parent, and a new message under the reply on screen", async () => {
+    const { result, requests } = mockTreeBackend(async () => json({ items: path, has_more: false }));
+    await waitFor(() => expect(result.current.messages).toHaveLength(4));
+    await act(async () => void (await result.current.edit(3, "Second, again")));
+    expect(requests.at(-1)).toMatchObject({
+      url: "/api/chat/stream",
+      body: { conversation_id: 7, message: "Second, again", parent_id: 2 },
+    });
+    expect(result.current.messages.map((item) => item.id)).toEqual([1, 2, 9, 10]);
+    await act(async () => void (await result.current.edit(1, "First, again")));
+    expect(requests.at(-1)?.body).toEqual({ conversation_id: 7, message: "First, again", parent_id: null });
+    await act(async () => void (await result.current.send("More")));
+    expect(requests.at(-1)?.body).toEqual({ conversation_id: 7, message: "More", parent_id: 10 });
+    await act(async () => void (await result.current.regenerate(10)));
+    expect(requests.at(-1)).toMatchObject({ url: "/api/conversations/7/regenerate", body: { message_id: 10 } });
+  });
+
+  it("switches branches one request at a time, showing a branch seen before at once", async () => {
+    const pending: { messageId: number; answer: (response: Response) => void }[] = [];
+    const { result, requests } = mockTreeBackend(
+      (messageId) => new Promise<Response>((answer) => pending.push({ messageId, answer })),
+    );
+    await waitFor(() => expect(result.current.messages).toHaveLength(4));
+
+    let switched: Promise<void> = Promise.resolve();
+    act(() => void (switched = result.current.switchBranch(3, 5)));
+    // Never seen: the screen waits for the server's path.
+    expect(result.current.messages.map((item) => item.id)).toEqual([1, 2, 3, 4]);
+    await waitFor(() => expect(pending).toHaveLength(1));
+    expect(pending[0]?.messageId).toBe(5);
+    await act(async () => {
+      pending[0]?.answer(json({ items: [...path.slice(0, 2), ...otherBranch], has_more: false }));
+      await switched;
+    });
+    expect(result.current.messages.map((item) => item.id)).toEqual([1, 2, 5, 6]);
+
+    // Back to 3, seen before: shown at once, and asked for by its leaf (4) so the same branch comes back.
+    act(() => void (switched = result.current.switchBranch(5, 3)));
+    expect(result.current.messages.map((item) => item.id)).toEqual([1, 2, 3, 4]);
+    // A second switch before the first is answered waits for it, and only its answer is shown.
+    act(() => void result.current.switchBranch(3, 5));
+    expect(result.current.messages.map((item) => item.id)).toEqual([1, 2, 5, 6]);
+    await waitFor(() => expect(pending).toHaveLength(2));
+    expect(pending[1]?.messageId).toBe(4);
+    await act(async () => {
+      pending[1]?.answer(json({ items: path, has_more: false }));
+      await switched;
+    });
+    expect(result.current.messages.map((item) => item.id)).toEqual([1, 2, 5, 6]);
+    await waitFor(() => expect(pending).toHaveLength(3));
+    expect(pending[2]?.messageId).toBe(6);
+    expect(requests.filter((request) => request.method === "PUT")).toHaveLength(3);
+  });
+});
