@@ -44,9 +44,16 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   });
 
   // Stable callbacks: the messages that are not streaming keep equal props and skip rendering.
-  const { regenerate, edit, switchBranch, loadOlder } = chat;
+  const { regenerate, edit, switchBranch, isBusy, loadOlder } = chat;
   const onRegenerate = useCallback((messageId: number) => void regenerate(messageId), [regenerate]);
-  const onEdit = useCallback((messageId: number, text: string) => void edit(messageId, text), [edit]);
+  const onEdit = useCallback(
+    (messageId: number, text: string) => {
+      if (isBusy()) return false;
+      void edit(messageId, text);
+      return true;
+    },
+    [edit, isBusy],
+  );
   const onSwitch = useCallback((fromId: number, toId: number) => void switchBranch(fromId, toId), [switchBranch]);
   const onLoadOlder = useCallback(() => void loadOlder(), [loadOlder]);
   const attachments = useAttachments();

@@ -10,14 +10,14 @@ import { SiblingSwitcher } from "./SiblingSwitcher";
 interface MessageItemProps {
   message: Message;
   streaming: boolean;
+  // Not "and nothing streams": the list hides these actions while a reply streams (CSS on its
+  // aria-busy), so a stream starting or ending renders no message but the streaming one.
   canRegenerate: boolean;
   canEdit: boolean;
-  /** Off while a reply streams: the versions switcher shows but does not switch. */
-  canSwitch: boolean;
   /** Called with this message's id: answers its question again as a new version. */
   onRegenerate: (messageId: number) => void;
-  /** Called with this message's id and the new text: sends it as a new version. */
-  onEdit: (messageId: number, text: string) => void;
+  /** Called with this message's id and the new text: sends it as a new version (false: not now). */
+  onEdit: (messageId: number, text: string) => boolean;
   onSwitch: (fromId: number, toId: number) => void;
 }
 
@@ -30,7 +30,6 @@ export const MessageItem = memo(function MessageItem({
   streaming,
   canRegenerate,
   canEdit,
-  canSwitch,
   onRegenerate,
   onEdit,
   onSwitch,
@@ -43,9 +42,8 @@ export const MessageItem = memo(function MessageItem({
 
   function submitEdit(event?: FormEvent) {
     event?.preventDefault();
-    if (!draft.trim()) return;
+    if (!draft.trim() || !onEdit(message.id, draft)) return;
     setEditing(false);
-    onEdit(message.id, draft);
   }
 
   return (
@@ -84,7 +82,7 @@ export const MessageItem = memo(function MessageItem({
             <button type="button" className="button" onClick={() => setEditing(false)}>
               {t("common.cancel")}
             </button>
-            <button type="submit" className="button primary" disabled={!draft.trim()}>
+            <button type="submit" className="button primary idle-only" disabled={!draft.trim()}>
               {t("chat.saveAndSend")}
             </button>
           </div>
@@ -108,13 +106,13 @@ export const MessageItem = memo(function MessageItem({
       {!editing && !streaming && (
         <div className="message-actions">
           {message.siblings.ids.length > 1 && (
-            <SiblingSwitcher message={message} disabled={!canSwitch} onSwitch={onSwitch} />
+            <SiblingSwitcher message={message} onSwitch={onSwitch} />
           )}
           <CopyButton text={message.content} label={t("chat.copyMessage")} />
           {canEdit && (
             <button
               type="button"
-              className="icon-button small"
+              className="icon-button small idle-only"
               aria-label={t("chat.edit")}
               title={t("chat.edit")}
               onClick={() => {
@@ -128,7 +126,7 @@ export const MessageItem = memo(function MessageItem({
           {canRegenerate && (
             <button
               type="button"
-              className="icon-button small"
+              className="icon-button small idle-only"
               aria-label={t("chat.regenerate")}
               title={t("chat.regenerate")}
               onClick={() => onRegenerate(message.id)}

@@ -17,7 +17,7 @@ function renderList(props: { loadingOlder?: boolean; loadOlderFailed?: boolean; 
       loadOlderFailed={props.loadOlderFailed ?? false}
       onLoadOlder={props.onLoadOlder ?? vi.fn()}
       onRegenerate={vi.fn()}
-      onEdit={vi.fn()}
+      onEdit={vi.fn(() => true)}
       onSwitch={vi.fn()}
     />,
   );

@@ -14,7 +14,8 @@ interface MessageListProps {
   loadOlderFailed: boolean;
   onLoadOlder: () => void;
   onRegenerate: (messageId: number) => void;
-  onEdit: (messageId: number, text: string) => void;
+  /** False when it could not start (a reply is streaming): the editor stays open. */
+  onEdit: (messageId: number, text: string) => boolean;
   onSwitch: (fromId: number, toId: number) => void;
   children?: React.ReactNode;
 }
@@ -143,9 +144,8 @@ export function MessageList({
             key={messageKey(keys, message)}
             message={message}
             streaming={streaming && message.id === PENDING_ASSISTANT_ID}
-            canEdit={!streaming && message.id > 0 && message.role === "user"}
-            canRegenerate={!streaming && message.id > 0 && message.role === "assistant"}
-            canSwitch={!streaming}
+            canEdit={message.id > 0 && message.role === "user"}
+            canRegenerate={message.id > 0 && message.role === "assistant"}
             onRegenerate={onRegenerate}
             onEdit={onEdit}
             onSwitch={onSwitch}

@@ -11,12 +11,11 @@ let refocus: { parentId: number | null; direction: Direction } | null = null;
 
 interface SiblingSwitcherProps {
   message: Message;
-  disabled: boolean;
   onSwitch: (fromId: number, toId: number) => void;
 }
 
 /** `‹ 2/3 ›`: the versions of a message (every message with the same parent). */
-export function SiblingSwitcher({ message, disabled, onSwitch }: SiblingSwitcherProps) {
+export function SiblingSwitcher({ message, onSwitch }: SiblingSwitcherProps) {
   const { t } = useTranslation();
   const previous = useRef<HTMLButtonElement>(null);
   const next = useRef<HTMLButtonElement>(null);
@@ -47,10 +46,10 @@ export function SiblingSwitcher({ message, disabled, onSwitch }: SiblingSwitcher
       <button
         ref={previous}
         type="button"
-        className="icon-button small"
+        className="icon-button small idle-only"
         aria-label={t("chat.previousVersion")}
         title={t("chat.previousVersion")}
-        disabled={disabled || index === 0}
+        disabled={index === 0}
         onClick={() => go("previous")}
       >
         <ChevronLeftIcon />
@@ -61,10 +60,10 @@ export function SiblingSwitcher({ message, disabled, onSwitch }: SiblingSwitcher
       <button
         ref={next}
         type="button"
-        className="icon-button small"
+        className="icon-button small idle-only"
         aria-label={t("chat.nextVersion")}
         title={t("chat.nextVersion")}
-        disabled={disabled || index === ids.length - 1}
+        disabled={index === ids.length - 1}
         onClick={() => go("next")}
       >
         <ChevronRightIcon />

@@ -212,7 +212,7 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
     (messageId: number, text: string): Promise<boolean> => {
       const id = loadedIdRef.current;
       const edited = messagesRef.current.find((message) => message.id === messageId);
-      if (!id || !edited || edited.role !== "user") return Promise.resolve(false);
+      if (!id || !edited || edited.role !== "user" || abortRef.current) return Promise.resolve(false);
       dispatch({ type: "sent", text, conversationId: id, now: new Date().toISOString(), editOf: messageId });
       return runStream(
         (signal, onEvent) =>
@@ -227,7 +227,7 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
   const regenerate = useCallback(
     (messageId?: number): Promise<boolean> => {
       const id = loadedIdRef.current;
-      if (id === null || id === undefined) return Promise.resolve(false);
+      if (id === null || id === undefined || abortRef.current) return Promise.resolve(false);
       dispatch({ type: "regenerating", messageId, conversationId: id, now: new Date().toISOString() });
       return runStream(
         (signal, onEvent) => streamRegenerate(id, messageId, signal, onEvent),
@@ -264,7 +264,9 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
   }, []);
 
   const stop = useCallback(() => abortRef.current?.abort(), []);
+  /** True while an exchange runs: edits, regenerates and switches wait for it. */
+  const isBusy = useCallback(() => abortRef.current !== null, []);
   const dismissError = useCallback(() => dispatch({ type: "errorDismissed" }), []);
 
-  return { ...state, send, edit, regenerate, switchBranch, stop, loadOlder, dismissError };
+  return { ...state, send, edit, regenerate, switchBranch, stop, isBusy, loadOlder, dismissError };
 }
