@@ -113,19 +113,27 @@ async def get_owned_upload(
 OwnedUpload = Annotated[Upload, Depends(get_owned_upload)]
 
 
-def _check_length(context: AppContext, text: str) -> None:
+def _check_length(context: AppContext, text: str, *, may_be_empty: bool = False) -> None:
     limit = context.settings.max_message_chars
     if len(text) > limit:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,
             f"The message is too long ({len(text)} characters); the limit is {limit}.",
         )
-    if not text.strip():
+    if not may_be_empty and not text.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "The message is empty.")
 
 
 async def get_chat_input(body: ChatIn, context: ContextDep) -> ChatIn:
-    _check_length(context, body.message)
+    # A message may be only its files; ids given twice count once.
+    body.attachment_ids = list(dict.fromkeys(body.attachment_ids))
+    _check_length(context, body.message, may_be_empty=bool(body.attachment_ids))
+    limit = context.settings.uploads_per_message
+    if len(body.attachment_ids) > limit:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"Too many files in one message ({len(body.attachment_ids)}); the limit is {limit}.",
+        )
     return body
 
 

@@ -93,6 +93,15 @@ class SiblingsOut(OrmModel):
     index: int  # this message's position in `ids`
 
 
+class AttachmentOut(OrmModel):
+    """A file sent with a message (its bytes: GET /api/uploads/{id})."""
+
+    id: int
+    name: str
+    mime_type: str
+    size: int
+
+
 class MessageOut(OrmModel):
     id: int
     conversation_id: int
@@ -102,6 +111,7 @@ class MessageOut(OrmModel):
     status: Literal["complete", "incomplete"]
     created_at: datetime
     siblings: SiblingsOut
+    attachments: list[AttachmentOut] = []  # in the order they were sent; only user messages have any
 
 
 class TreeNodeOut(OrmModel):
@@ -130,11 +140,14 @@ class MessagePage(BaseModel):
 # Chat
 class ChatIn(StrictModel):
     conversation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    # The length cap is checked against MAX_MESSAGE_CHARS in a dependency (it is a setting).
-    message: Annotated[str, StringConstraints(min_length=1), NoNul]
+    # The length cap is checked against MAX_MESSAGE_CHARS in a dependency (it is a setting), and
+    # so is emptiness: a message may be only its attachments.
+    message: Annotated[str, NoNul]
     # Absent: answer under the conversation's active leaf. Given: the new message's parent (an
     # assistant message of that conversation, or null for a new first message): that is an edit.
     parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    # Uploads to send with the message (own, not sent before); at most UPLOADS_PER_MESSAGE.
+    attachment_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(default_factory=list, max_length=100)
 
     @property
     def parent_given(self) -> bool:
@@ -225,6 +238,8 @@ class ApiKeyOut(OrmModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str  # shown this once: only its hash is stored
+
+
 # Uploads
 class UploadOut(OrmModel):
     id: int

@@ -10,7 +10,8 @@ from typing import Any, cast
 from sqlalchemy import Table, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import DEFAULT_TITLE, Conversation, Message, Share, Siblings, Upload, User, utcnow
+from app.models import DEFAULT_TITLE, Conversation, Message, MessageAttachment, Share, Siblings, Upload, User, utcnow
+from app.services.attachments import attach_attachments
 from app.services.storage import Storage
 from app.services.tree import MAX_DEPTH, active_leaf, path_messages
 from app.services.uploads import conversation_uploads
@@ -58,6 +59,8 @@ async def delete_conversation(session: AsyncSession, conversation: Conversation,
         await session.execute(delete(Upload).where(Upload.id.in_([upload.id for upload in files])))
     # Explicit delete of the messages too: SQLite enforces ON DELETE CASCADE only with the pragma,
     # and a database file opened by another tool may not have it on.
+    messages = select(Message.id).where(Message.conversation_id == conversation.id)
+    await session.execute(delete(MessageAttachment).where(MessageAttachment.message_id.in_(messages)))
     await session.execute(delete(Message).where(Message.conversation_id == conversation.id))
     await session.execute(delete(Share).where(Share.conversation_id == conversation.id))  # its links die with it
     await session.delete(conversation)
@@ -67,9 +70,12 @@ async def delete_conversation(session: AsyncSession, conversation: Conversation,
 
 
 async def all_messages(session: AsyncSession, conversation: Conversation) -> list[Message]:
-    return list(
+    """Every message of the conversation by id, with its files (what the JSON export holds)."""
+    messages = list(
         await session.scalars(select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id))
     )
+    await attach_attachments(session, messages)
+    return messages
 
 
 # The chat hot path writes with Core statements: an ORM flush of one new row costs ~4x the CPU,
@@ -132,8 +138,10 @@ async def touch_conversation(
 
 
 async def active_path(session: AsyncSession, conversation: Conversation) -> list[Message]:
-    """The whole active path, root first (what the Markdown export and a share show)."""
-    return await path_messages(session, conversation.id, await active_leaf(session, conversation), MAX_DEPTH)
+    """The whole active path, root first, with its files (what the Markdown export and a share show)."""
+    messages = await path_messages(session, conversation.id, await active_leaf(session, conversation), MAX_DEPTH)
+    await attach_attachments(session, messages)
+    return messages
 
 
 def export_markdown(conversation: Conversation, messages: Sequence[Message]) -> str:
@@ -141,8 +149,18 @@ def export_markdown(conversation: Conversation, messages: Sequence[Message]) -> 
     for message in messages:
         who = "**You**" if message.role == "user" else "**Assistant**"
         note = " _(incomplete)_" if message.status == "incomplete" else ""
-        lines += [f"{who}{note} — {message.created_at.isoformat()}", "", message.content, ""]
+        lines += [f"{who}{note} — {message.created_at.isoformat()}", ""]
+        if message.attachments:
+            names = ", ".join(_markdown_name(upload.name) for upload in message.attachments)
+            lines += [f"_Attachments: {names}_", ""]
+        if message.content:
+            lines += [message.content, ""]
     return "\n".join(lines)
+
+
+def _markdown_name(name: str) -> str:
+    """A file name as literal text: its own `*`, `_` or `[` must not turn into Markdown."""
+    return "".join(f"\\{c}" if c in "\\`*_[]<>#|" else c for c in name)
 
 
 def export_json(conversation: Conversation, messages: Sequence[Message]) -> str:

@@ -124,10 +124,14 @@ async def conversation_tree(
     "/{conversation_id}/messages/{message_id}", status_code=status.HTTP_204_NO_CONTENT, responses={404: {}, 409: {}}
 )
 async def delete_branch(
-    conversation: OwnedConversation, message_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep
+    conversation: OwnedConversation,
+    message_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    session: SessionDep,
+    storage: StorageDep,
 ) -> None:
-    """Delete a message and every message below it; the active branch moves to a sibling's if it ran through it."""
-    await tree.delete_branch(session, conversation, message_id)
+    """Delete a message and every message below it (and the files only they carried); the active
+    branch moves to a sibling's if it ran through it."""
+    await tree.delete_branch(session, conversation, message_id, storage)
 
 
 @router.get(
