@@ -53,7 +53,7 @@ async function streamFrom(
 }
 
 export function streamChat(
-  request: { conversation_id?: number; message: string },
+  request: { conversation_id?: number; message: string; attachment_ids?: number[] },
   signal: AbortSignal,
   onEvent: (event: ChatStreamEvent) => void,
 ): Promise<void> {

@@ -1,6 +1,8 @@
 import { ApiError } from "../../lib/api-client";
 
-export type RetryAction = { type: "send"; text: string } | { type: "regenerate"; message?: string };
+export type RetryAction =
+  | { type: "send"; text: string; attachmentIds?: number[] }
+  | { type: "regenerate"; message?: string };
 
 export interface ChatError {
   /** i18n key under chat.errors */
@@ -27,6 +29,8 @@ const KEY_FOR_CODE: Record<string, string> = {
   server_stopping: "server_stopping",
   overloaded: "overloaded",
   internal: "internal",
+  model_cannot_read_images: "cannot_read_images",
+  attachment_in_use: "attachment_in_use",
 };
 
 /** A server without codes: the status says what went wrong. */

@@ -1,3 +1,11 @@
+/** A file sent with a message (its bytes: GET /api/uploads/{id}, with the token). */
+export interface MessageAttachment {
+  id: number;
+  name: string;
+  mime_type: string;
+  size: number;
+}
+
 export interface Message {
   id: number;
   conversation_id: number;
@@ -5,6 +13,8 @@ export interface Message {
   content: string;
   status: "complete" | "incomplete";
   created_at: string;
+  /** Absent on a message still pending; user messages only. */
+  attachments?: MessageAttachment[];
 }
 
 export interface MessagePage {

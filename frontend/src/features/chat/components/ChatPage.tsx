@@ -51,10 +51,10 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   const attachments = useAttachments();
   const [dropping, setDropping] = useState(false);
 
-  // attachmentIds are the composer's uploaded files; the chat request does not carry them yet.
+  // attachmentIds are the composer's uploaded files: they stay there until the server takes them.
   async function send(text: string, attachmentIds: number[]) {
     setDraft("");
-    const accepted = await chat.send(text);
+    const accepted = await chat.send(text, attachmentIds);
     // The server never took it: put the text back so nothing the person typed is lost.
     if (!accepted) setDraft((current) => (current === "" ? text : current));
     else if (attachmentIds.length > 0) attachments.clear();
@@ -86,8 +86,9 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   function retry(action: RetryAction) {
     if (action.type === "send") {
       if (draft === action.text) setDraft("");
-      void chat.send(action.text).then((accepted) => {
+      void chat.send(action.text, action.attachmentIds).then((accepted) => {
         if (!accepted) setDraft((current) => (current === "" ? action.text : current));
+        else if (action.attachmentIds?.length) attachments.clear();
       });
     } else {
       void chat.regenerate(action.message);

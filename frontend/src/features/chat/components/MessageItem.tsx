@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { CopyButton } from "../../../components/CopyButton";
 import { PencilIcon, RefreshIcon } from "../../../components/icons";
 import { formatTime } from "../../../lib/format";
+import { MessageAttachments } from "../../uploads";
 import type { Message } from "../types";
 import { LazyMarkdown as Markdown } from "./LazyMarkdown";
 
@@ -53,6 +54,7 @@ export const MessageItem = memo(function MessageItem({
           <time dateTime={message.created_at}>{formatTime(message.created_at, i18n.language)}</time>
         )}
       </header>
+      <MessageAttachments files={message.attachments} />
       {editing ? (
         <form className="edit-form" onSubmit={submitEdit}>
           <label className="visually-hidden" htmlFor={`edit-${message.id}`}>

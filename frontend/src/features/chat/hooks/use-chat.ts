@@ -185,15 +185,21 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
     [],
   );
 
+  /** Sends a message with the ids of its uploaded files (a message may be only files). */
   const send = useCallback(
-    (text: string): Promise<boolean> => {
+    (text: string, attachmentIds: number[] = []): Promise<boolean> => {
       const id = loadedIdRef.current ?? null;
       dispatch({ type: "sent", text, conversationId: id ?? 0, now: new Date().toISOString() });
-      return runStream(
-        (signal, onEvent) =>
-          streamChat(id === null ? { message: text } : { conversation_id: id, message: text }, signal, onEvent),
-        { type: "send", text },
-      );
+      const request = {
+        ...(id === null ? {} : { conversation_id: id }),
+        message: text,
+        ...(attachmentIds.length > 0 ? { attachment_ids: attachmentIds } : {}),
+      };
+      return runStream((signal, onEvent) => streamChat(request, signal, onEvent), {
+        type: "send",
+        text,
+        ...(attachmentIds.length > 0 ? { attachmentIds } : {}),
+      });
     },
     [runStream],
   );
