@@ -40,6 +40,9 @@ describe("MessageAttachments", () => {
     const [url, init] = fetchMock.mock.calls[0] ?? [];
     expect(url).toMatch(/\/api\/uploads\/1$/);
     expect(new Headers(init?.headers).get("Authorization")).toBe("Bearer secret-token");
+    fireEvent.click(screen.getByRole("button", { name: "Open cat.png" }));
+    expect(screen.getAllByAltText("cat.png")).toHaveLength(2); // the thumbnail and the full view in the dialog
+    expect(screen.getByRole("heading", { name: "cat.png" })).toBeInTheDocument();
     const chip = screen.getByRole("button", { name: /contract\.pdf/ });
     const click = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(() => undefined);
     fireEvent.click(chip);
