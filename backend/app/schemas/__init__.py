@@ -31,6 +31,18 @@ def _no_nul(value: str) -> str:
 NoNul = AfterValidator(_no_nul)
 
 
+def _encodable(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800"): no database can store it
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+# Constrained strings refuse lone surrogates by themselves; a plain `str` needs this.
+Encodable = AfterValidator(_encodable)
+
+
 Email = Annotated[EmailStr, AfterValidator(_lower)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
@@ -142,7 +154,7 @@ class ChatIn(StrictModel):
     conversation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     # The length cap is checked against MAX_MESSAGE_CHARS in a dependency (it is a setting), and
     # so is emptiness: a message may be only its attachments.
-    message: Annotated[str, NoNul]
+    message: Annotated[str, NoNul, Encodable]
     # Absent: answer under the conversation's active leaf. Given: the new message's parent (an
     # assistant message of that conversation, or null for a new first message): that is an edit.
     parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)

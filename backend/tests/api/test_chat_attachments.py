@@ -118,7 +118,9 @@ async def test_an_image_to_a_model_without_vision_is_refused_before_anything_is_
 ) -> None:
     photo = await upload(api, alice, "photo.png", files.image("PNG"))
     for path in ("/api/chat", "/api/chat/stream"):
-        response = await api.client.post(path, headers=alice, json={"message": "what?", "attachment_ids": [photo["id"]]})
+        response = await api.client.post(
+            path, headers=alice, json={"message": "what?", "attachment_ids": [photo["id"]]}
+        )
         assert response.status_code == 422
         assert response.json() == {"detail": "this model cannot read images", "code": "model_cannot_read_images"}
     assert await count(app, Message) == 0
