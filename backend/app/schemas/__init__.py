@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 
 class StrictModel(BaseModel):
@@ -160,6 +160,14 @@ class ChatIn(StrictModel):
     parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     # Uploads to send with the message (own, not sent before); at most UPLOADS_PER_MESSAGE.
     attachment_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _text_or_files(self) -> ChatIn:
+        # In the model, not a dependency: a body error must not answer before authentication does.
+        if not self.message.strip() and not self.attachment_ids:
+            raise ValueError("The message is empty.")
+        self.attachment_ids = list(dict.fromkeys(self.attachment_ids))  # an id given twice counts once
+        return self
 
     @property
     def parent_given(self) -> bool:

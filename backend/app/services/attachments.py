@@ -36,6 +36,12 @@ class AttachmentNotFound(AppError):
     default_message = "File not found"
 
 
+class TooManyAttachments(AppError):
+    code = "too_many_attachments"
+    status_code = 422
+    default_message = "Too many files in one message."
+
+
 class AttachmentInUse(AppError):
     code = "attachment_in_use"
     status_code = 409
@@ -43,15 +49,17 @@ class AttachmentInUse(AppError):
 
 
 async def claim_uploads(
-    session: AsyncSession, user_id: int, upload_ids: Sequence[int], *, vision: bool
+    session: AsyncSession, user_id: int, upload_ids: Sequence[int], *, vision: bool, limit: int
 ) -> list[Upload]:
     """The user's uploads with these ids, in the order given, not yet sent in any message.
 
-    Another user's (or a missing) id is 404, one already sent is 409, an image for a model that
-    cannot read images is 422: all before anything is stored.
+    More than `limit` (UPLOADS_PER_MESSAGE) is 422, another user's (or a missing) id 404, one
+    already sent 409, an image for a model that cannot read images 422: all before anything is stored.
     """
     if not upload_ids:
         return []
+    if len(upload_ids) > limit:
+        raise TooManyAttachments(f"Too many files in one message ({len(upload_ids)}); the limit is {limit}.")
     found = {
         upload.id: upload
         for upload in await session.scalars(select(Upload).where(Upload.id.in_(upload_ids), Upload.user_id == user_id))

@@ -110,7 +110,9 @@ class ChatService:
         (an assistant message of the conversation, or None for a new first message): an edit.
         `attachment_ids` are the user's uploads sent with it (checked before anything is stored).
         """
-        uploads = await claim_uploads(session, user.id, attachment_ids, vision=self.llm.vision)
+        uploads = await claim_uploads(
+            session, user.id, attachment_ids, vision=self.llm.vision, limit=self.settings.uploads_per_message
+        )
         now = utcnow()
         if conversation is None:
             if parent_given and parent_id is not None:
