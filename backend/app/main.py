@@ -16,7 +16,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app.api.routes import admin, auth, chat, conversations, health, usage
+from app.api.routes import admin, auth, chat, conversations, health, search, usage
 from app.core.config import Settings, get_settings
 from app.core.context import AppContext
 from app.core.db import create_engine, create_sessionmaker, ensure_sqlite_folder
@@ -86,7 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    for router in (auth.router, conversations.router, chat.router, health.router, admin.router, usage.router):
+    routers = (auth.router, conversations.router, search.router, chat.router, health.router, admin.router, usage.router)
+    for router in routers:
         app.include_router(router, prefix="/api")
     document_error_responses(app)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, exists, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.llm.types import ChatTurn
 from app.models import DEFAULT_TITLE, Conversation, Message, User, utcnow
+from app.services.search import ConversationHit, search_conversations
 
-
-def _like_pattern(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+EXPORT_PAGE = 500  # messages read per query while an export streams
 
 
 async def list_conversations(
     session: AsyncSession, user: User, *, limit: int, offset: int, query: str | None
-) -> tuple[list[Conversation], int]:
-    condition = Conversation.user_id == user.id
+) -> tuple[list[ConversationHit], int]:
+    """The user's conversations, newest activity first; with a query, the best matches first."""
     if query:
-        pattern = _like_pattern(query)
-        in_messages = exists().where(
-            Message.conversation_id == Conversation.id,
-            func.lower(Message.content).like(pattern, escape="\\"),
-        )
-        condition = condition & or_(func.lower(Conversation.title).like(pattern, escape="\\"), in_messages)
+        return await search_conversations(session, user.id, query, limit=limit, offset=offset)
+    condition = Conversation.user_id == user.id
     total = await session.scalar(select(func.count()).select_from(Conversation).where(condition)) or 0
     rows = await session.scalars(
         select(Conversation)
@@ -38,7 +32,7 @@ async def list_conversations(
         .limit(limit)
         .offset(offset)
     )
-    return list(rows), total
+    return [ConversationHit(conversation, None, None) for conversation in rows], total
 
 
 async def create_conversation(session: AsyncSession, user: User, title: str | None = None) -> Conversation:
@@ -69,10 +63,26 @@ async def message_page(
     return rows, has_more
 
 
-async def all_messages(session: AsyncSession, conversation: Conversation) -> list[Message]:
-    return list(
-        await session.scalars(select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id))
-    )
+async def iter_messages(
+    sessionmaker: async_sessionmaker[AsyncSession], conversation_id: int, page: int = EXPORT_PAGE
+) -> AsyncIterator[Message]:
+    """Every message of a conversation, oldest first, read a page at a time (keyset on the index)."""
+    after = 0
+    while True:
+        async with sessionmaker() as session:  # its own session: the export outlives the request's
+            rows = list(
+                await session.scalars(
+                    select(Message)
+                    .where(Message.conversation_id == conversation_id, Message.id > after)
+                    .order_by(Message.id)
+                    .limit(page)
+                )
+            )
+        for message in rows:
+            yield message
+        if len(rows) < page:
+            return
+        after = rows[-1].id
 
 
 async def load_recent_history(session: AsyncSession, conversation_id: int, max_messages: int) -> list[ChatTurn]:
@@ -129,18 +139,22 @@ async def touch_conversation(session: AsyncSession, conversation_id: int, when: 
     )
 
 
-def export_markdown(conversation: Conversation, messages: Sequence[Message]) -> str:
-    lines = [f"# {conversation.title}", "", f"_{conversation.created_at.isoformat()}_", ""]
-    for message in messages:
+async def export_markdown(conversation: Conversation, messages: AsyncIterator[Message]) -> AsyncIterator[str]:
+    yield f"# {conversation.title}\n\n_{conversation.created_at.isoformat()}_\n\n"
+    async for message in messages:
         who = "**You**" if message.role == "user" else "**Assistant**"
         note = " _(incomplete)_" if message.status == "incomplete" else ""
-        lines += [f"{who}{note} — {message.created_at.isoformat()}", "", message.content, ""]
-    return "\n".join(lines)
+        yield f"{who}{note} — {message.created_at.isoformat()}\n\n{message.content}\n\n"
 
 
-def export_json(conversation: Conversation, messages: Sequence[Message]) -> str:
+async def export_json(conversation: Conversation, messages: AsyncIterator[Message]) -> AsyncIterator[str]:
+    """One JSON document, written a message at a time."""
     from app.schemas import ConversationOut, MessageOut
 
-    payload = ConversationOut.model_validate(conversation).model_dump(mode="json")
-    payload["messages"] = [MessageOut.model_validate(m).model_dump(mode="json") for m in messages]
-    return json.dumps(payload, ensure_ascii=False, indent=2)
+    head = json.dumps(ConversationOut.model_validate(conversation).model_dump(mode="json"), ensure_ascii=False)
+    yield head[:-1] + ', "messages": ['
+    separator = "\n  "
+    async for message in messages:
+        yield separator + json.dumps(MessageOut.model_validate(message).model_dump(mode="json"), ensure_ascii=False)
+        separator = ",\n  "
+    yield "\n]}\n"

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from app.api.deps import ChattingUser, ContextDep, CurrentUser, OwnedConversation, SessionDep, ValidRegenerateIn
 from app.api.routes.chat import EVENT_STREAM_RESPONSES, event_stream
 from app.schemas import (
     MAX_ID,
     ConversationCreate,
+    ConversationListItem,
     ConversationOut,
     ConversationPage,
     ConversationRename,
@@ -31,11 +33,18 @@ async def list_conversations(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
 ) -> ConversationPage:
-    """The user's conversations, newest activity first; `q` searches titles and messages."""
-    items, total = await service.list_conversations(
+    """The user's conversations, newest activity first; `q` searches titles and messages (best match first,
+    each item with the best-matching `message_id` and an HTML-escaped `snippet` marking the match)."""
+    hits, total = await service.list_conversations(
         session, user, limit=limit, offset=offset, query=(q or "").strip() or None
     )
-    return ConversationPage(items=[ConversationOut.model_validate(c) for c in items], total=total)
+    items = [
+        ConversationListItem(
+            **ConversationOut.model_validate(hit.conversation).model_dump(), message_id=hit.message_id, snippet=hit.snippet
+        )
+        for hit in hits
+    ]
+    return ConversationPage(items=items, total=total)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -84,10 +93,10 @@ async def list_messages(
     response_class=Response,
 )
 async def export_conversation(
-    conversation: OwnedConversation, session: SessionDep, format: Literal["markdown", "json"] = "markdown"
+    conversation: OwnedConversation, context: ContextDep, format: Literal["markdown", "json"] = "markdown"
 ) -> Response:
-    """Download the whole conversation as Markdown or JSON."""
-    messages = await service.all_messages(session, conversation)
+    """Download the whole conversation as Markdown or JSON (streamed: a long one is never held in memory)."""
+    messages = service.iter_messages(context.sessionmaker, conversation.id)
     if format == "json":
         body, media_type, extension = service.export_json(conversation, messages), "application/json", "json"
     else:
@@ -97,7 +106,9 @@ async def export_conversation(
             "md",
         )
     filename = f"conversation-{conversation.id}.{extension}"
-    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return StreamingResponse(
+        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 @router.post(
