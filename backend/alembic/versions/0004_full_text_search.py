@@ -14,7 +14,9 @@ the text mixes Portuguese and English). A configuration rather than an IMMUTABLE
 unaccent(): `to_tsvector(regconfig, text)` is already immutable, and `ts_headline` then folds
 accents the same way when it marks the match in a snippet. pg_trgm (substring search) is not used:
 it would answer "ção" inside a word but costs ~3x the index size and ranks poorly; words and
-prefixes are what a person searching their chats types.
+prefixes are what a person searching their chats types. PostgreSQL's parser reads `<...>` as an
+HTML tag and drops the words inside (`<div class="menu">`, `a<b`): the text is indexed with
+angle brackets turned into ‹ › so those words count too.
 
 Revision ID: 0004
 Revises: 0001
@@ -115,10 +117,10 @@ POSTGRES_UPGRADE = [
        END $$""",
     # Generated columns fill the existing rows as they are added, and any later write.
     """ALTER TABLE messages ADD COLUMN search_vector tsvector
-         GENERATED ALWAYS AS (to_tsvector('conversa_search'::regconfig, content)) STORED""",
+         GENERATED ALWAYS AS (to_tsvector('conversa_search'::regconfig, translate(content, '<>', '‹›'))) STORED""",
     "CREATE INDEX ix_messages_search_vector ON messages USING gin (search_vector)",
     """ALTER TABLE conversations ADD COLUMN search_vector tsvector
-         GENERATED ALWAYS AS (to_tsvector('conversa_search'::regconfig, title)) STORED""",
+         GENERATED ALWAYS AS (to_tsvector('conversa_search'::regconfig, translate(title, '<>', '‹›'))) STORED""",
     "CREATE INDEX ix_conversations_search_vector ON conversations USING gin (search_vector)",
 ]
 

@@ -33,7 +33,7 @@ SNIPPET_TOKENS = 16  # SQLite: tokens around the match
 # around them can be escaped and only our own <mark> tags reach the page.
 _OPEN, _CLOSE = "\x02", "\x03"
 _WORD = re.compile(r"[^\W_]+")
-_PG_HEADLINE = f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords=24, MinWords=12, MaxFragments=1, FragmentDelimiter=…"
+_PG_HEADLINE = f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords=24, MinWords=12"
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,7 @@ _SQLITE_SNIPPETS = text(
 
 # PostgreSQL: GIN finds the hits, ts_rank orders the user's (higher is better).
 _PG_QUERY = "to_tsquery('conversa_search', :tsquery)"
+_PG_TEXT = "translate({}, '<>', '‹›')"  # as indexed (migration 0004): the parser would drop "<...>" as a tag
 _PG_MESSAGE_PAGE = text(
     f"""SELECT m.id FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
        WHERE c.user_id = :user_id AND m.search_vector @@ {_PG_QUERY}
@@ -148,7 +149,7 @@ _PG_MESSAGE_PAGE = text(
 )
 _PG_MESSAGE_DETAILS = text(
     f"""SELECT m.id, m.conversation_id, m.role, m.created_at, c.title,
-              ts_headline('conversa_search', m.content, {_PG_QUERY}, :options) AS snippet
+              ts_headline('conversa_search', {_PG_TEXT.format("m.content")}, {_PG_QUERY}, :options) AS snippet
        FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
        WHERE m.id IN :ids AND c.user_id = :user_id"""
 ).bindparams(bindparam("ids", expanding=True))
@@ -172,7 +173,7 @@ _PG_CONVERSATION_PAGE = text(
        ORDER BY best.score DESC, c.updated_at DESC, c.id DESC LIMIT :limit OFFSET :offset"""
 )
 _PG_SNIPPETS = text(
-    f"""SELECT id, ts_headline('conversa_search', content, {_PG_QUERY}, :options)
+    f"""SELECT id, ts_headline('conversa_search', {_PG_TEXT.format("content")}, {_PG_QUERY}, :options)
        FROM messages WHERE id IN :ids"""
 ).bindparams(bindparam("ids", expanding=True))
 
