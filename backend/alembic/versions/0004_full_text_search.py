@@ -5,8 +5,8 @@ every write path (the app, a restore, a bulk import, a hand-run script) is index
 row also carries its owner as a token (`u<user_id>` in the `owner` column): a search ANDs
 `owner : "u42"` into the query, so FTS5 intersects posting lists and ranks only that user's hits,
 instead of ranking everyone's and filtering after. Tokenizer `unicode61 remove_diacritics 2`:
-case and accents fold ("acao" finds "Ação"); prefix indexes of 2 and 3 characters keep
-as-you-type prefixes cheap.
+case and accents fold ("acao" finds "Ação"); a 3-character prefix index keeps as-you-type
+prefixes cheap (shorter last words are matched as whole words: see app/services/search.py).
 
 PostgreSQL: a `tsvector` generated column + GIN index on each table, with the `conversa_search`
 text search configuration (`simple` with the `unaccent` dictionary in front: no stemming, since
@@ -41,10 +41,10 @@ SQLITE_UPGRADE = [
        SELECT id, title, 'u' || user_id AS owner FROM conversations""",
     """CREATE VIRTUAL TABLE messages_fts USING fts5(
          content, owner, content='message_search_source', content_rowid='id',
-         tokenize='unicode61 remove_diacritics 2', prefix='2 3')""",
+         tokenize='unicode61 remove_diacritics 2', prefix='3')""",
     """CREATE VIRTUAL TABLE conversations_fts USING fts5(
          title, owner, content='conversation_search_source', content_rowid='id',
-         tokenize='unicode61 remove_diacritics 2', prefix='2 3')""",
+         tokenize='unicode61 remove_diacritics 2', prefix='3')""",
     # The owner column never counts in the ranking (bm25 weight 0).
     "INSERT INTO messages_fts(messages_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)')",
     "INSERT INTO conversations_fts(conversations_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)')",

@@ -139,6 +139,21 @@ async def touch_conversation(session: AsyncSession, conversation_id: int, when: 
     )
 
 
+async def in_chunks(pieces: AsyncIterator[str], size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """Join small pieces into chunks of about `size` bytes: one send per chunk, not per message."""
+    buffer: list[bytes] = []
+    buffered = 0
+    async for piece in pieces:
+        data = piece.encode()
+        buffer.append(data)
+        buffered += len(data)
+        if buffered >= size:
+            yield b"".join(buffer)
+            buffer, buffered = [], 0
+    if buffer:
+        yield b"".join(buffer)
+
+
 async def export_markdown(conversation: Conversation, messages: AsyncIterator[Message]) -> AsyncIterator[str]:
     yield f"# {conversation.title}\n\n_{conversation.created_at.isoformat()}_\n\n"
     async for message in messages:

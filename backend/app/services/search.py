@@ -26,7 +26,7 @@ from app.models import Conversation, UTCDateTime
 
 MAX_TERMS = 12
 MAX_TERM_CHARS = 64
-MIN_PREFIX_CHARS = 2  # a one-letter prefix would match most of the index; it is searched as a word
+MIN_PREFIX_CHARS = 3  # shorter prefixes would match most of the index: searched as whole words
 TITLE_WEIGHT = 2.0  # a match in the title counts double
 SNIPPET_TOKENS = 16  # SQLite: tokens around the match
 # Marks placed by the database around each match: control characters, never HTML, so the text

@@ -64,8 +64,10 @@ async def test_the_last_word_matches_as_a_prefix(api: Api, alice: dict[str, str]
     assert [hit["message_id"] for hit in await search(api, alice, "programacao func")] == [programming]
     # Only the last word is a prefix: "prog" alone is not a word of either message.
     assert await search(api, alice, "prog haskell") == []
-    # A one-letter word is a word, not a prefix of everything.
+    # One or two letters are a word, not a prefix of everything.
     assert await search(api, alice, "p") == []
+    assert await search(api, alice, "pr") == []
+    assert len(await search(api, alice, "pro")) == 2
 
 
 async def test_better_matches_first_then_newest(api: Api, alice: dict[str, str]) -> None:

@@ -107,7 +107,7 @@ async def export_conversation(
         )
     filename = f"conversation-{conversation.id}.{extension}"
     return StreamingResponse(
-        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        service.in_chunks(body), media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
 
 
