@@ -32,38 +32,438 @@ sys.path.insert(0, str(BACKEND))
 
 USERS = 10
 MESSAGES_PER_CONVERSATION = 50  # mean; log-normal spread
-RARE_WORDS = ("zanzibarite", "quixotesco", "xilogravura", "pterodáctilo", "ornitorrinco")
-RARE_PER_WORD = 3  # messages holding each rare word (of the searching user: all of them)
+RARE_WORDS = (
+    "zanzibarite",
+    "quixotesco",
+    "xilogravura",
+    "pterodáctilo",
+    "ornitorrinco",
+)
+RARE_PER_WORD = (
+    3  # messages holding each rare word (of the searching user: all of them)
+)
 COMMON_WORD = "orçamento"  # planted in ~1% of all messages
 COMMON_SHARE = 0.01
 PREFIX_STEM = "algorit"  # algoritmo, algoritmos, algorithm, ... in ~0.5% of messages
 PREFIX_WORDS = ("algoritmo", "algoritmos", "algorithm", "algorithms", "algorítmica")
 PREFIX_SHARE = 0.005
 
-PORTUGUESE = """
-o a os as um uma de do da dos das em no na nos nas por para com sem sobre entre até que e ou mas se
-não sim muito mais menos também já ainda só bem mal aqui ali onde quando como porque então isso isto
-aquilo eu você ele ela nós eles elas meu minha seu sua nosso nossa ser estar ter haver fazer poder
-dizer ir ver dar saber querer chegar passar ficar deixar parecer levar começar conhecer viver
-sentir tornar precisar pensar usar trabalho casa tempo dia ano vez coisa pessoa homem mulher vida
-mundo país cidade problema parte lugar caso forma mão olho governo empresa sistema grupo número
-noite ponto água história exemplo razão família escola livro carro projeto código função dados
-arquivo servidor página erro versão teste banco relatório reunião cliente produto preço mercado
-ação informação educação solução comunicação situação questão condição atenção organização
-criação população relação decisão opinião coração irmão cão pão mãe avó café está é até você
-também três mês lá já só após rápido fácil difícil possível último próximo público básico
-""".split()
-ENGLISH = """
-the a an of to in and or but if not is are was were be been being have has had do does did will would
-can could should may might must shall this that these those it its they them their we our you your
-he she his her i me my what which who whom when where why how all any some no more most other such
-only own same so than too very just also now then here there time year people way day man woman
-thing life world hand part child eye place work week case point government company number group
-problem fact question function code data file server page error version test database report meeting
-customer product price market python javascript query index table column request response user
-message search result value list string object class method build deploy release feature bug fix
-""".split()
-SYLLABLES = "ba be bi bo bu ca ce ci co cu da de di do du fa fe fi fo ga go gu la le li lo lu ma me mi mo mu na ne ni no nu pa pe pi po pu ra re ri ro ru sa se si so su ta te ti to tu va ve vi vo ção ções ã õe é ê ó ô í ú ch lh nh qu tr pr st th sh".split()
+PORTUGUESE = [
+    "o",
+    "a",
+    "os",
+    "as",
+    "um",
+    "uma",
+    "de",
+    "do",
+    "da",
+    "dos",
+    "das",
+    "em",
+    "no",
+    "na",
+    "nos",
+    "nas",
+    "por",
+    "para",
+    "com",
+    "sem",
+    "sobre",
+    "entre",
+    "até",
+    "que",
+    "e",
+    "ou",
+    "mas",
+    "se",
+    "não",
+    "sim",
+    "muito",
+    "mais",
+    "menos",
+    "também",
+    "já",
+    "ainda",
+    "só",
+    "bem",
+    "mal",
+    "aqui",
+    "ali",
+    "onde",
+    "quando",
+    "como",
+    "porque",
+    "então",
+    "isso",
+    "isto",
+    "aquilo",
+    "eu",
+    "você",
+    "ele",
+    "ela",
+    "nós",
+    "eles",
+    "elas",
+    "meu",
+    "minha",
+    "seu",
+    "sua",
+    "nosso",
+    "nossa",
+    "ser",
+    "estar",
+    "ter",
+    "haver",
+    "fazer",
+    "poder",
+    "dizer",
+    "ir",
+    "ver",
+    "dar",
+    "saber",
+    "querer",
+    "chegar",
+    "passar",
+    "ficar",
+    "deixar",
+    "parecer",
+    "levar",
+    "começar",
+    "conhecer",
+    "viver",
+    "sentir",
+    "tornar",
+    "precisar",
+    "pensar",
+    "usar",
+    "trabalho",
+    "casa",
+    "tempo",
+    "dia",
+    "ano",
+    "vez",
+    "coisa",
+    "pessoa",
+    "homem",
+    "mulher",
+    "vida",
+    "mundo",
+    "país",
+    "cidade",
+    "problema",
+    "parte",
+    "lugar",
+    "caso",
+    "forma",
+    "mão",
+    "olho",
+    "governo",
+    "empresa",
+    "sistema",
+    "grupo",
+    "número",
+    "noite",
+    "ponto",
+    "água",
+    "história",
+    "exemplo",
+    "razão",
+    "família",
+    "escola",
+    "livro",
+    "carro",
+    "projeto",
+    "código",
+    "função",
+    "dados",
+    "arquivo",
+    "servidor",
+    "página",
+    "erro",
+    "versão",
+    "teste",
+    "banco",
+    "relatório",
+    "reunião",
+    "cliente",
+    "produto",
+    "preço",
+    "mercado",
+    "ação",
+    "informação",
+    "educação",
+    "solução",
+    "comunicação",
+    "situação",
+    "questão",
+    "condição",
+    "atenção",
+    "organização",
+    "criação",
+    "população",
+    "relação",
+    "decisão",
+    "opinião",
+    "coração",
+    "irmão",
+    "cão",
+    "pão",
+    "mãe",
+    "avó",
+    "café",
+    "está",
+    "é",
+    "até",
+    "você",
+    "também",
+    "três",
+    "mês",
+    "lá",
+    "já",
+    "só",
+    "após",
+    "rápido",
+    "fácil",
+    "difícil",
+    "possível",
+    "último",
+    "próximo",
+    "público",
+    "básico",
+]
+ENGLISH = [
+    "the",
+    "a",
+    "an",
+    "of",
+    "to",
+    "in",
+    "and",
+    "or",
+    "but",
+    "if",
+    "not",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "being",
+    "have",
+    "has",
+    "had",
+    "do",
+    "does",
+    "did",
+    "will",
+    "would",
+    "can",
+    "could",
+    "should",
+    "may",
+    "might",
+    "must",
+    "shall",
+    "this",
+    "that",
+    "these",
+    "those",
+    "it",
+    "its",
+    "they",
+    "them",
+    "their",
+    "we",
+    "our",
+    "you",
+    "your",
+    "he",
+    "she",
+    "his",
+    "her",
+    "i",
+    "me",
+    "my",
+    "what",
+    "which",
+    "who",
+    "whom",
+    "when",
+    "where",
+    "why",
+    "how",
+    "all",
+    "any",
+    "some",
+    "no",
+    "more",
+    "most",
+    "other",
+    "such",
+    "only",
+    "own",
+    "same",
+    "so",
+    "than",
+    "too",
+    "very",
+    "just",
+    "also",
+    "now",
+    "then",
+    "here",
+    "there",
+    "time",
+    "year",
+    "people",
+    "way",
+    "day",
+    "man",
+    "woman",
+    "thing",
+    "life",
+    "world",
+    "hand",
+    "part",
+    "child",
+    "eye",
+    "place",
+    "work",
+    "week",
+    "case",
+    "point",
+    "government",
+    "company",
+    "number",
+    "group",
+    "problem",
+    "fact",
+    "question",
+    "function",
+    "code",
+    "data",
+    "file",
+    "server",
+    "page",
+    "error",
+    "version",
+    "test",
+    "database",
+    "report",
+    "meeting",
+    "customer",
+    "product",
+    "price",
+    "market",
+    "python",
+    "javascript",
+    "query",
+    "index",
+    "table",
+    "column",
+    "request",
+    "response",
+    "user",
+    "message",
+    "search",
+    "result",
+    "value",
+    "list",
+    "string",
+    "object",
+    "class",
+    "method",
+    "build",
+    "deploy",
+    "release",
+    "feature",
+    "bug",
+    "fix",
+]
+SYLLABLES = [
+    "ba",
+    "be",
+    "bi",
+    "bo",
+    "bu",
+    "ca",
+    "ce",
+    "ci",
+    "co",
+    "cu",
+    "da",
+    "de",
+    "di",
+    "do",
+    "du",
+    "fa",
+    "fe",
+    "fi",
+    "fo",
+    "ga",
+    "go",
+    "gu",
+    "la",
+    "le",
+    "li",
+    "lo",
+    "lu",
+    "ma",
+    "me",
+    "mi",
+    "mo",
+    "mu",
+    "na",
+    "ne",
+    "ni",
+    "no",
+    "nu",
+    "pa",
+    "pe",
+    "pi",
+    "po",
+    "pu",
+    "ra",
+    "re",
+    "ri",
+    "ro",
+    "ru",
+    "sa",
+    "se",
+    "si",
+    "so",
+    "su",
+    "ta",
+    "te",
+    "ti",
+    "to",
+    "tu",
+    "va",
+    "ve",
+    "vi",
+    "vo",
+    "ção",
+    "ções",
+    "ã",
+    "õe",
+    "é",
+    "ê",
+    "ó",
+    "ô",
+    "í",
+    "ú",
+    "ch",
+    "lh",
+    "nh",
+    "qu",
+    "tr",
+    "pr",
+    "st",
+    "th",
+    "sh",
+]
 
 
 def vocabulary(rng: random.Random, tail: int = 40_000) -> tuple[list[str], list[float]]:
@@ -83,7 +483,9 @@ def vocabulary(rng: random.Random, tail: int = 40_000) -> tuple[list[str], list[
 
 def message_lengths(rng: random.Random, role: str) -> int:
     mean, sigma = (25, 0.8) if role == "user" else (150, 0.6)
-    return max(1, min(2000, int(rng.lognormvariate(math.log(mean) - sigma**2 / 2, sigma))))
+    return max(
+        1, min(2000, int(rng.lognormvariate(math.log(mean) - sigma**2 / 2, sigma)))
+    )
 
 
 class TextMaker:
@@ -125,7 +527,9 @@ def plan(messages: int, seed: int) -> Iterator[tuple[int, int, list[str]]]:
     rng = random.Random(seed + 1)
     largest = min(50_000, max(50, messages // 20))
     remaining = messages - largest
-    rare_slots = {rng.randrange(messages // USERS) for _ in range(len(RARE_WORDS) * RARE_PER_WORD)}
+    rare_slots = {
+        rng.randrange(messages // USERS) for _ in range(len(RARE_WORDS) * RARE_PER_WORD)
+    }
     first = True
     written_by_user0 = 0
     while remaining > 0 or first:
@@ -134,7 +538,14 @@ def plan(messages: int, seed: int) -> Iterator[tuple[int, int, list[str]]]:
             first = False
         else:
             sigma = 1.0
-            size = max(2, int(rng.lognormvariate(math.log(MESSAGES_PER_CONVERSATION) - sigma**2 / 2, sigma)))
+            size = max(
+                2,
+                int(
+                    rng.lognormvariate(
+                        math.log(MESSAGES_PER_CONVERSATION) - sigma**2 / 2, sigma
+                    )
+                ),
+            )
             size = min(size, remaining, 2_000)
             remaining -= size
             user = rng.randrange(USERS)
@@ -153,7 +564,9 @@ def plan(messages: int, seed: int) -> Iterator[tuple[int, int, list[str]]]:
         yield user, size, planted
 
 
-def rows(messages: int, seed: int) -> Iterator[tuple[int, str, list[tuple[str, str, datetime]]]]:
+def rows(
+    messages: int, seed: int
+) -> Iterator[tuple[int, str, list[tuple[str, str, datetime]]]]:
     """(user index, title, [(role, content, created_at)]) per conversation."""
     maker = TextMaker(seed)
     clock = datetime(2023, 1, 1, tzinfo=UTC)
@@ -166,16 +579,17 @@ def rows(messages: int, seed: int) -> Iterator[tuple[int, str, list[tuple[str, s
             if planted[n]:
                 position = maker.rng.randrange(len(content) + 1)
                 cut = content.rfind(" ", 0, position)
-                content = f"{content[: cut + 1]}{planted[n]} {content[cut + 1 :]}".strip()
+                content = (
+                    f"{content[: cut + 1]}{planted[n]} {content[cut + 1 :]}".strip()
+                )
             clock += timedelta(seconds=maker.rng.randint(5, 600))
             batch.append((role, content, clock))
         yield user, title, batch
 
 
 def migrate(url: str, revision: str = "head") -> None:
-    from alembic.config import Config
-
     from alembic import command
+    from alembic.config import Config
     from app.core.migrations import BACKEND_DIR
 
     config = Config(str(BACKEND_DIR / "alembic.ini"))
@@ -208,7 +622,10 @@ def write_sqlite(path: Path, messages: int, seed: int) -> None:
         ).lastrowid
         connection.executemany(
             "INSERT INTO messages (conversation_id, role, content, status, created_at) VALUES (?, ?, ?, 'complete', ?)",
-            [(conversation, role, content, when.isoformat(" ")) for role, content, when in batch],
+            [
+                (conversation, role, content, when.isoformat(" "))
+                for role, content, when in batch
+            ],
         )
         written += len(batch)
         if written // 100_000 != (written - len(batch)) // 100_000:
@@ -219,7 +636,10 @@ def write_sqlite(path: Path, messages: int, seed: int) -> None:
     connection.close()
     started = time.perf_counter()
     migrate(url)  # 0004 indexes every row already there
-    print(f"  upgrade to head (indexing) in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(
+        f"  upgrade to head (indexing) in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
     connection = sqlite3.connect(path)
     connection.execute("ANALYZE")
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -233,25 +653,48 @@ async def write_postgres(url: str, messages: int, seed: int) -> None:
     await asyncio.to_thread(migrate, url)
     parsed = make_url(url)
     connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port, user=parsed.username, password=parsed.password, database=parsed.database
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
     )
     try:
-        await connection.execute("TRUNCATE messages, conversations, users RESTART IDENTITY CASCADE")
+        await connection.execute(
+            "TRUNCATE messages, conversations, users RESTART IDENTITY CASCADE"
+        )
         now = datetime(2023, 1, 1, tzinfo=UTC)
         await connection.copy_records_to_table(
             "users",
-            records=[(n + 1, f"user{n}@bench.example", "x", now, False, True, 0) for n in range(USERS)],
-            columns=["id", "email", "hashed_password", "created_at", "is_admin", "is_active", "token_version"],
+            records=[
+                (n + 1, f"user{n}@bench.example", "x", now, False, True, 0)
+                for n in range(USERS)
+            ],
+            columns=[
+                "id",
+                "email",
+                "hashed_password",
+                "created_at",
+                "is_admin",
+                "is_active",
+                "token_version",
+            ],
         )
         conversations: list[tuple[int, int, str, datetime, datetime]] = []
         pending: list[tuple[int, int, str, str, str, datetime]] = []
         message_id = 0
         written = 0
-        for conversation_id, (user, title, batch) in enumerate(rows(messages, seed), start=1):
-            conversations.append((conversation_id, user + 1, title, batch[0][2], batch[-1][2]))
+        for conversation_id, (user, title, batch) in enumerate(
+            rows(messages, seed), start=1
+        ):
+            conversations.append(
+                (conversation_id, user + 1, title, batch[0][2], batch[-1][2])
+            )
             for role, content, when in batch:
                 message_id += 1
-                pending.append((message_id, conversation_id, role, content, "complete", when))
+                pending.append(
+                    (message_id, conversation_id, role, content, "complete", when)
+                )
             if len(pending) >= 20_000:
                 await flush(connection, conversations, pending)
                 written += len(pending)
@@ -267,18 +710,37 @@ async def write_postgres(url: str, messages: int, seed: int) -> None:
         await connection.close()
 
 
-async def flush(connection: object, conversations: list[tuple[object, ...]], pending: list[tuple[object, ...]]) -> None:
+async def flush(
+    connection: object,
+    conversations: list[tuple[object, ...]],
+    pending: list[tuple[object, ...]],
+) -> None:
     copy = connection.copy_records_to_table  # type: ignore[attr-defined]
     if conversations:
-        await copy("conversations", records=conversations, columns=["id", "user_id", "title", "created_at", "updated_at"])
+        await copy(
+            "conversations",
+            records=conversations,
+            columns=["id", "user_id", "title", "created_at", "updated_at"],
+        )
     if pending:
         await copy(
-            "messages", records=pending, columns=["id", "conversation_id", "role", "content", "status", "created_at"]
+            "messages",
+            records=pending,
+            columns=[
+                "id",
+                "conversation_id",
+                "role",
+                "content",
+                "status",
+                "created_at",
+            ],
         )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=18)
     target = parser.add_mutually_exclusive_group(required=True)
@@ -290,7 +752,10 @@ def main() -> int:
         write_sqlite(args.out, args.messages, args.seed)
     else:
         asyncio.run(write_postgres(args.url, args.messages, args.seed))
-    print(f"{args.messages:,} messages in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(
+        f"{args.messages:,} messages in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
     return 0
 
 

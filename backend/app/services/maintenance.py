@@ -51,7 +51,7 @@ async def run_maintenance(engine: AsyncEngine, *, vacuum: bool = False) -> Maint
     await step("ANALYZE", "ANALYZE", "PRAGMA optimize")
     await step(
         "search index optimize",
-        *(f"INSERT INTO {table}({table}) VALUES ('optimize')" for table in FTS_TABLES),
+        *(f"INSERT INTO {table}({table}) VALUES ('optimize')" for table in FTS_TABLES),  # noqa: S608 - constants
     )
     if mode == INCREMENTAL:
         await step("incremental_vacuum", "PRAGMA incremental_vacuum")

@@ -60,11 +60,13 @@ class SearchQuery:
     terms: tuple[str, ...]
     prefix: bool
 
-    def fts5(self, column: str, user_id: int) -> str:
+    def fts5(self, column: str, user_id: int | None) -> str:
+        """The FTS5 query; with `user_id`, restricted to that owner's rows inside the index."""
         phrases = [f'"{term}"' for term in self.terms]
         if self.prefix:
             phrases[-1] += "*"
-        return f'owner : "u{user_id}" AND {{{column}}} : ({" AND ".join(phrases)})'
+        words = f"{{{column}}} : ({' AND '.join(phrases)})"
+        return words if user_id is None else f'owner : "u{user_id}" AND {words}'
 
     def tsquery(self) -> str:
         words = [f"'{term}'" for term in self.terms]
@@ -115,7 +117,7 @@ _SQLITE_MESSAGE_DETAILS = text(
               snippet(messages_fts, 0, '{_OPEN}', '{_CLOSE}', '…', {SNIPPET_TOKENS}) AS snippet
        FROM messages_fts JOIN messages AS m ON m.id = messages_fts.rowid
        JOIN conversations AS c ON c.id = m.conversation_id
-       WHERE messages_fts MATCH :match AND messages_fts.rowid IN :ids AND c.user_id = :user_id"""
+       WHERE messages_fts MATCH :match AND messages_fts.rowid IN :ids AND c.user_id = :user_id"""  # noqa: S608 - module constants only
 ).bindparams(bindparam("ids", expanding=True))
 _SQLITE_CONVERSATION_PAGE = text(
     f"""WITH message_hits AS (
@@ -132,11 +134,11 @@ _SQLITE_CONVERSATION_PAGE = text(
        SELECT best.cid, best.mid, count(*) OVER () AS total
        FROM best JOIN conversations AS c ON c.id = best.cid
        WHERE c.user_id = :user_id
-       ORDER BY best.score, c.updated_at DESC, c.id DESC LIMIT :limit OFFSET :offset"""
+       ORDER BY best.score, c.updated_at DESC, c.id DESC LIMIT :limit OFFSET :offset"""  # noqa: S608 - module constants only
 )
 _SQLITE_SNIPPETS = text(
     f"""SELECT rowid, snippet(messages_fts, 0, '{_OPEN}', '{_CLOSE}', '…', {SNIPPET_TOKENS})
-       FROM messages_fts WHERE messages_fts MATCH :match AND rowid IN :ids"""
+       FROM messages_fts WHERE messages_fts MATCH :match AND rowid IN :ids"""  # noqa: S608 - module constants only
 ).bindparams(bindparam("ids", expanding=True))
 
 # PostgreSQL: GIN finds the hits, ts_rank orders the user's (higher is better).
@@ -145,13 +147,13 @@ _PG_TEXT = "translate({}, '<>', '‹›')"  # as indexed (migration 0004): the p
 _PG_MESSAGE_PAGE = text(
     f"""SELECT m.id FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
        WHERE c.user_id = :user_id AND m.search_vector @@ {_PG_QUERY}
-       ORDER BY ts_rank(m.search_vector, {_PG_QUERY}) DESC, m.id DESC LIMIT :limit OFFSET :offset"""
+       ORDER BY ts_rank(m.search_vector, {_PG_QUERY}) DESC, m.id DESC LIMIT :limit OFFSET :offset"""  # noqa: S608 - module constants only
 )
 _PG_MESSAGE_DETAILS = text(
     f"""SELECT m.id, m.conversation_id, m.role, m.created_at, c.title,
               ts_headline('conversa_search', {_PG_TEXT.format("m.content")}, {_PG_QUERY}, :options) AS snippet
        FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
-       WHERE m.id IN :ids AND c.user_id = :user_id"""
+       WHERE m.id IN :ids AND c.user_id = :user_id"""  # noqa: S608 - module constants only
 ).bindparams(bindparam("ids", expanding=True))
 _PG_CONVERSATION_PAGE = text(
     f"""WITH message_hits AS (
@@ -170,11 +172,11 @@ _PG_CONVERSATION_PAGE = text(
        )
        SELECT best.cid, best.mid, count(*) OVER () AS total
        FROM best JOIN conversations AS c ON c.id = best.cid
-       ORDER BY best.score DESC, c.updated_at DESC, c.id DESC LIMIT :limit OFFSET :offset"""
+       ORDER BY best.score DESC, c.updated_at DESC, c.id DESC LIMIT :limit OFFSET :offset"""  # noqa: S608 - module constants only
 )
 _PG_SNIPPETS = text(
     f"""SELECT id, ts_headline('conversa_search', {_PG_TEXT.format("content")}, {_PG_QUERY}, :options)
-       FROM messages WHERE id IN :ids"""
+       FROM messages WHERE id IN :ids"""  # noqa: S608 - module constants only
 ).bindparams(bindparam("ids", expanding=True))
 
 
@@ -201,6 +203,8 @@ async def search_messages(
     if not ids:
         return [], has_more
     details = {**values, "ids": ids, "user_id": user_id}
+    if _is_sqlite(session):  # the rows are known (and their owner checked by the join): words only
+        details["match"] = query.fts5("content", None)
     if not _is_sqlite(session):
         details["options"] = _PG_HEADLINE
     rows = await session.execute(_details_columns(details_statement), details)
@@ -249,7 +253,7 @@ async def search_conversations(
     if message_ids:
         snippet_values: dict[str, Any] = {"ids": message_ids}
         if sqlite:
-            snippet_values["match"] = values["match"]
+            snippet_values["match"] = query.fts5("content", None)
         else:
             snippet_values.update(tsquery=values["tsquery"], options=_PG_HEADLINE)
         snippets = {

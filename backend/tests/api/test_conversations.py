@@ -137,4 +137,5 @@ async def test_export_reads_a_page_at_a_time_and_keeps_every_message(api: Api, a
     as_json = await api.client.get(f"/api/conversations/{conversation_id}/export?format=json", headers=alice)
     assert [m["content"] for m in json.loads(as_json.text)["messages"]] == [f"mensagem {n}" for n in range(7)]
     markdown = (await api.client.get(f"/api/conversations/{conversation_id}/export", headers=alice)).text
-    assert markdown.startswith("# Longa") and markdown.index("mensagem 0") < markdown.index("mensagem 6")
+    assert markdown.startswith("# Longa")
+    assert markdown.index("mensagem 0") < markdown.index("mensagem 6")

@@ -137,10 +137,13 @@ async def test_sidebar_ranks_conversations_by_their_best_match(api: Api, alice: 
     assert set(ids) == {weak, strong, titled}
     assert ids.index(strong) < ids.index(weak)
     by_id = {item["id"]: item for item in page["items"]}
-    assert by_id[strong]["message_id"] == best and "<mark>gatos</mark>" in by_id[strong]["snippet"]
-    assert by_id[titled]["message_id"] is None and by_id[titled]["snippet"] is None
+    assert by_id[strong]["message_id"] == best
+    assert "<mark>gatos</mark>" in by_id[strong]["snippet"]
+    assert by_id[titled]["message_id"] is None
+    assert by_id[titled]["snippet"] is None
     second = await sidebar(api, alice, "gatos", limit=2, offset=2)
-    assert second["total"] == 3 and [item["id"] for item in second["items"]] == ids[2:]
+    assert second["total"] == 3
+    assert [item["id"] for item in second["items"]] == ids[2:]
     assert (await sidebar(api, alice, "gatos", limit=2, offset=10)) == {"items": [], "total": 3}
     # Without a query, the plain list has neither field set.
     assert all(item["snippet"] is None for item in (await sidebar(api, alice, ""))["items"])
@@ -150,7 +153,8 @@ async def test_message_search_pages(api: Api, alice: dict[str, str]) -> None:
     _, ids = await write_conversation(api, alice, "Eco", *[f"eco número {n}" for n in range(5)])
     first = await api.client.get("/api/search", headers=alice, params={"q": "eco", "limit": 3})
     second = await api.client.get("/api/search", headers=alice, params={"q": "eco", "limit": 3, "offset": 3})
-    assert first.json()["has_more"] is True and second.json()["has_more"] is False
+    assert first.json()["has_more"] is True
+    assert second.json()["has_more"] is False
     found = [hit["message_id"] for hit in first.json()["items"] + second.json()["items"]]
     assert sorted(found) == sorted(ids)
     assert (await api.client.get("/api/search", headers=alice, params={"q": ""})).status_code == 422

@@ -23,7 +23,9 @@ def test_create_list_and_reset(make_settings: Any, tmp_path: Any, capsys: pytest
         main(["create-user", "x@example.com", "--password", "short"], settings)
 
 
-def test_maintenance_runs_and_frees_pages(make_settings: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_maintenance_runs_and_frees_pages(
+    make_settings: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     import sqlite3
 
     path = tmp_path / "upkeep.db"
@@ -33,7 +35,9 @@ def test_maintenance_runs_and_frees_pages(make_settings: Any, tmp_path: Any, cap
         assert connection.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental on a new database
     assert main(["maintenance"], settings) == 0
     out = capsys.readouterr().out
-    assert "done: ANALYZE" in out and "done: search index optimize" in out and "done: incremental_vacuum" in out
+    assert "done: ANALYZE" in out
+    assert "done: search index optimize" in out
+    assert "done: incremental_vacuum" in out
     assert "note:" not in out
 
 

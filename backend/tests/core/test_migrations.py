@@ -96,7 +96,8 @@ async def test_search_migration_indexes_an_existing_database(migrated: str) -> N
             assert [hit.conversation_id for hit in hits] == [conversation]
             assert "<mark>Paraty</mark>" in hits[0].snippet
             found, total = await search_conversations(session, user, "ferias", limit=10, offset=0)
-            assert total == 1 and found[0].conversation.id == conversation
+            assert total == 1
+            assert found[0].conversation.id == conversation
     finally:
         await engine.dispose()
         await asyncio.to_thread(upgrade_database, migrated)

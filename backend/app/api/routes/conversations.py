@@ -40,7 +40,9 @@ async def list_conversations(
     )
     items = [
         ConversationListItem(
-            **ConversationOut.model_validate(hit.conversation).model_dump(), message_id=hit.message_id, snippet=hit.snippet
+            **ConversationOut.model_validate(hit.conversation).model_dump(),
+            message_id=hit.message_id,
+            snippet=hit.snippet,
         )
         for hit in hits
     ]
@@ -107,7 +109,9 @@ async def export_conversation(
         )
     filename = f"conversation-{conversation.id}.{extension}"
     return StreamingResponse(
-        service.in_chunks(body), media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        service.in_chunks(body),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -30,7 +30,7 @@ async def search_messages(
                 conversation_id=hit.conversation_id,
                 conversation_title=hit.conversation_title,
                 message_id=hit.message_id,
-                role=hit.role,  # type: ignore[arg-type]
+                role=hit.role,
                 snippet=hit.snippet,
                 created_at=hit.created_at,
             )

@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
-import { useNavigate } from "react-router";
+import { useNavigate, useSearchParams } from "react-router";
 import { displayTitle, ExportMenu, useConversation, useRefreshConversations } from "../../conversations";
 import { formatDateTime } from "../../../lib/format";
 import { useRefreshUsage } from "../../usage";
@@ -40,6 +40,19 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
       refreshUsage();
     },
   });
+
+  // `?m=<message id>` (a search hit): page back until that message is loaded, then the list shows it.
+  const [params] = useSearchParams();
+  const focusId = Number(params.get("m")) || null;
+  const requestedBefore = useRef<number | null>(null);
+  const { messages, hasMore, loading, loadOlder } = chat;
+  useEffect(() => {
+    if (focusId === null || loading || !hasMore || messages.some((message) => message.id === focusId)) return;
+    const oldest = messages.find((message) => message.id > 0);
+    if (!oldest || oldest.id < focusId || requestedBefore.current === oldest.id) return;
+    requestedBefore.current = oldest.id;
+    void loadOlder();
+  }, [focusId, loading, hasMore, messages, loadOlder]);
 
   async function send(text: string) {
     setDraft("");
@@ -95,6 +108,7 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
           onLoadOlder={() => void chat.loadOlder()}
           onRegenerate={() => void chat.regenerate()}
           onEdit={(text) => void chat.regenerate(text)}
+          focusId={focusId}
         >
           {chat.error && <ErrorNotice error={chat.error} onRetry={() => retryLast()} onDismiss={chat.dismissError} />}
         </MessageList>

@@ -13,11 +13,21 @@ interface MessageItemProps {
   streaming: boolean;
   canRegenerate: boolean;
   canEdit: boolean;
+  /** The message a search opened the conversation at. */
+  highlighted?: boolean;
   onRegenerate: () => void;
   onEdit: (text: string) => void;
 }
 
-export function MessageItem({ message, streaming, canRegenerate, canEdit, onRegenerate, onEdit }: MessageItemProps) {
+export function MessageItem({
+  message,
+  streaming,
+  canRegenerate,
+  canEdit,
+  highlighted = false,
+  onRegenerate,
+  onEdit,
+}: MessageItemProps) {
   const { t, i18n } = useTranslation();
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
@@ -33,7 +43,9 @@ export function MessageItem({ message, streaming, canRegenerate, canEdit, onRege
 
   return (
     <article
-      className={`message ${message.role}${message.status === "incomplete" ? " incomplete" : ""}`}
+      className={`message ${message.role}${message.status === "incomplete" ? " incomplete" : ""}${highlighted ? " highlighted" : ""}`}
+      data-message-id={message.id}
+      aria-current={highlighted ? "true" : undefined}
       aria-label={isUser ? t("chat.you") : t("chat.assistant")}
       data-testid={`message-${message.role}`}
     >

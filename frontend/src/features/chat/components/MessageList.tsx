@@ -11,16 +11,30 @@ interface MessageListProps {
   onLoadOlder: () => void;
   onRegenerate: () => void;
   onEdit: (text: string) => void;
+  /** Scroll to this message and mark it (a search hit), once it is loaded. */
+  focusId?: number | null;
   children?: React.ReactNode;
 }
 
 const STICK_DISTANCE_PX = 80;
 
-export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegenerate, onEdit, children }: MessageListProps) {
+export function MessageList({
+  messages,
+  streaming,
+  hasMore,
+  onLoadOlder,
+  onRegenerate,
+  onEdit,
+  focusId = null,
+  children,
+}: MessageListProps) {
   const { t } = useTranslation();
   const scroller = useRef<HTMLDivElement>(null);
   const list = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
+  const focusedId = useRef<number | null>(null);
+  // Until the person scrolls, the focused message stays in view while content above it grows.
+  const holdFocus = useRef(false);
   const [showJump, setShowJump] = useState(false);
 
   const lastUserIndex = messages.findLastIndex((message) => message.role === "user");
@@ -32,12 +46,28 @@ export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegen
     if (element && stickToBottom.current) element.scrollTop = element.scrollHeight;
   }, [messages, children]);
 
+  useLayoutEffect(() => {
+    if (focusId === null || focusedId.current === focusId) return;
+    const target = list.current?.querySelector<HTMLElement>(`[data-message-id="${focusId}"]`);
+    if (!target) return;
+    focusedId.current = focusId;
+    stickToBottom.current = false;
+    holdFocus.current = true;
+    target.scrollIntoView({ block: "center" });
+    setShowJump(true);
+  }, [focusId, messages]);
+
   // Content also grows on its own (Markdown and highlighting load lazily): keep the bottom in view.
   useEffect(() => {
     const element = scroller.current;
     if (!element || !list.current || typeof ResizeObserver === "undefined") return;
     const observer = new ResizeObserver(() => {
       if (stickToBottom.current) element.scrollTop = element.scrollHeight;
+      else if (holdFocus.current && focusedId.current !== null) {
+        list.current
+          ?.querySelector<HTMLElement>(`[data-message-id="${focusedId.current}"]`)
+          ?.scrollIntoView({ block: "center" });
+      }
     });
     observer.observe(list.current);
     return () => observer.disconnect();
@@ -46,6 +76,7 @@ export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegen
   useEffect(() => {
     if (!streaming) return;
     stickToBottom.current = true;
+    holdFocus.current = false;
     const element = scroller.current;
     if (element) element.scrollTop = element.scrollHeight;
   }, [streaming]);
@@ -61,12 +92,14 @@ export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegen
   // Wheel, touch and keys say "I am reading above" at once, before the next token can scroll.
   function leaveBottom() {
     stickToBottom.current = false;
+    holdFocus.current = false;
   }
 
   function jumpToLatest() {
     const element = scroller.current;
     if (!element) return;
     stickToBottom.current = true;
+    holdFocus.current = false;
     element.scrollTop = element.scrollHeight;
     setShowJump(false);
   }
@@ -104,6 +137,7 @@ export function MessageList({ messages, streaming, hasMore, onLoadOlder, onRegen
             streaming={streaming && message.id === PENDING_ASSISTANT_ID}
             canEdit={!streaming && index === lastUserIndex && message.id > 0}
             canRegenerate={!streaming && message === last && message.role === "assistant"}
+            highlighted={message.id === focusId}
             onRegenerate={onRegenerate}
             onEdit={onEdit}
           />
