@@ -385,7 +385,43 @@ def report(result: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
+def summary() -> str:
+    """One table from the newest run of each backend and size in scale.json (for the README)."""
+    latest: dict[tuple[str, int], dict[str, Any]] = {}
+    for line in (RESULTS / "scale.json").read_text().splitlines():
+        result = json.loads(line)
+        latest[(result["backend"], result["messages"])] = result
+    keys = sorted(latest, key=lambda key: (key[0] != "sqlite", key[1]))
+    names = [row["name"] for row in latest[keys[0]]["rows"]]
+    header = " | ".join(f"{backend} {messages:,}" for backend, messages in keys)
+    lines = [
+        f"| p50 / p99 ms (CPU p99) | {header} |",
+        "| --- |" + " ---: |" * len(keys),
+    ]
+    for name in names:
+        cells = []
+        for key in keys:
+            row = next((r for r in latest[key]["rows"] if r["name"] == name), None)
+            cells.append(
+                f"{row['p50_ms']:.0f} / {row['p99_ms']:.0f} ({row['cpu_p99_ms']:.0f})"
+                if row
+                else "—"
+            )
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    for label, field, unit in (
+        ("database size on disk", "database_mb", "MB"),
+        ("backup", "backup_s", "s"),
+        ("export peak memory", "export_peak_mb", "MB"),
+    ):
+        cells = [f"{latest[key][field]:.1f} {unit}" for key in keys]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--summary"]:
+        print(summary())
+        return 0
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
