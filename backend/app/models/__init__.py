@@ -168,6 +168,8 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class Upload(Base):
     """A file a user uploaded; `message_id` is set once it is sent in a message (NULL: not yet, or its
     message is gone; either way the cleanup removes it after UPLOADS_UNATTACHED_HOURS)."""
@@ -201,8 +203,8 @@ __all__ = [
     "MessageStatus",
     "Share",
     "Siblings",
-    "UsageDay",
     "Upload",
+    "UsageDay",
     "User",
     "utcnow",
 ]

@@ -11,6 +11,8 @@ interface MessageItemProps {
   streaming: boolean;
   canRegenerate: boolean;
   canEdit: boolean;
+  /** The message a search opened the conversation at. */
+  highlighted?: boolean;
   onRegenerate: () => void;
   onEdit: (text: string) => void;
 }
@@ -24,6 +26,7 @@ export const MessageItem = memo(function MessageItem({
   streaming,
   canRegenerate,
   canEdit,
+  highlighted = false,
   onRegenerate,
   onEdit,
 }: MessageItemProps) {
@@ -42,10 +45,11 @@ export const MessageItem = memo(function MessageItem({
 
   return (
     <article
-      className={`message ${message.role}${message.status === "incomplete" ? " incomplete" : ""}`}
+      className={`message ${message.role}${message.status === "incomplete" ? " incomplete" : ""}${highlighted ? " highlighted" : ""}`}
+      data-message-id={message.id}
+      aria-current={highlighted ? "true" : undefined}
       aria-label={isUser ? t("chat.you") : t("chat.assistant")}
       data-testid={`message-${message.role}`}
-      data-message-id={message.id}
     >
       <header className="message-meta">
         <span className="message-author">{isUser ? t("chat.you") : t("chat.assistant")}</span>
