@@ -95,8 +95,15 @@ class ConversationOut(OrmModel):
     updated_at: datetime
 
 
+class ConversationListItem(ConversationOut):
+    # Set when the list answers a search (`q`): the best-matching message and its text around
+    # the match, HTML-escaped with the matched words in <mark> (null when only the title matches).
+    message_id: int | None = None
+    snippet: str | None = None
+
+
 class ConversationPage(BaseModel):
-    items: list[ConversationOut]
+    items: list[ConversationListItem]
     total: int
 
 
@@ -146,6 +153,21 @@ class ActiveIn(StrictModel):
 
 class MessagePage(BaseModel):
     items: list[MessageOut]
+    has_more: bool
+
+
+# Search
+class SearchHitOut(BaseModel):
+    conversation_id: int
+    conversation_title: str
+    message_id: int
+    role: Literal["user", "assistant"]
+    snippet: str  # HTML-escaped text around the match, the matched words in <mark>
+    created_at: datetime
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHitOut]
     has_more: bool
 
 

@@ -70,6 +70,14 @@ async def path_messages(session: AsyncSession, conversation_id: int, end_id: int
     return list(rows)
 
 
+async def path_ids(session: AsyncSession, conversation_id: int, end_id: int | None) -> list[int]:
+    """Ids of `end_id` and all its ancestors, root first (ints only: cheap to hold for a long path)."""
+    if end_id is None:
+        return []
+    path = _ancestors(end_id, conversation_id, MAX_DEPTH)
+    return sorted(int(i) for i in await session.scalars(select(path.c.id)))
+
+
 async def active_leaf(session: AsyncSession, conversation: Conversation) -> int | None:
     """The leaf the person looks at; the newest message if the pointer is missing or stale."""
     if conversation.active_message_id is not None:

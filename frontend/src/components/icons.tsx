@@ -93,3 +93,9 @@ export const FileIcon = () => (
     <path d="M14 3v6h6" />
   </Icon>
 );
+export const SearchIcon = () => (
+  <Icon>
+    <circle cx="11" cy="11" r="7" />
+    <path d="m20 20-3.5-3.5" />
+  </Icon>
+);

@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useState, type DragEvent, type ReactNode } from "react";
+import { useCallback, useEffect, useRef, useState, type DragEvent, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
-import { useNavigate } from "react-router";
+import { useNavigate, useSearchParams } from "react-router";
 import { displayTitle, ExportMenu, useConversation, useRefreshConversations } from "../../conversations";
 import { formatDateTime } from "../../../lib/format";
 import { ShareButton } from "../../shares";
@@ -50,6 +50,19 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   const onLoadOlder = useCallback(() => void loadOlder(), [loadOlder]);
   const attachments = useAttachments();
   const [dropping, setDropping] = useState(false);
+
+  // `?m=<message id>` (a search hit): page back until that message is loaded, then the list shows it.
+  const [params] = useSearchParams();
+  const focusId = Number(params.get("m")) || null;
+  const requestedBefore = useRef<number | null>(null);
+  const { messages, hasMore, loading } = chat;
+  useEffect(() => {
+    if (focusId === null || loading || !hasMore || messages.some((message) => message.id === focusId)) return;
+    const oldest = messages.find((message) => message.id > 0);
+    if (!oldest || oldest.id < focusId || requestedBefore.current === oldest.id) return;
+    requestedBefore.current = oldest.id;
+    void loadOlder();
+  }, [focusId, loading, hasMore, messages, loadOlder]);
 
   // attachmentIds are the composer's uploaded files: they stay there until the server takes them.
   async function send(text: string, attachmentIds: number[]) {
@@ -150,6 +163,7 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
           onLoadOlder={onLoadOlder}
           onRegenerate={onRegenerate}
           onEdit={onEdit}
+          focusId={focusId}
         >
           {chat.error && <ErrorNotice error={chat.error} onRetry={() => retryLast()} onDismiss={chat.dismissError} />}
         </MessageList>

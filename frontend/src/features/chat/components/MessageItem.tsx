@@ -12,6 +12,8 @@ interface MessageItemProps {
   streaming: boolean;
   canRegenerate: boolean;
   canEdit: boolean;
+  /** The message a search opened the conversation at. */
+  highlighted?: boolean;
   onRegenerate: () => void;
   onEdit: (text: string) => void;
 }
@@ -25,6 +27,7 @@ export const MessageItem = memo(function MessageItem({
   streaming,
   canRegenerate,
   canEdit,
+  highlighted = false,
   onRegenerate,
   onEdit,
 }: MessageItemProps) {
@@ -43,10 +46,11 @@ export const MessageItem = memo(function MessageItem({
 
   return (
     <article
-      className={`message ${message.role}${message.status === "incomplete" ? " incomplete" : ""}`}
+      className={`message ${message.role}${message.status === "incomplete" ? " incomplete" : ""}${highlighted ? " highlighted" : ""}`}
+      data-message-id={message.id}
+      aria-current={highlighted ? "true" : undefined}
       aria-label={isUser ? t("chat.you") : t("chat.assistant")}
       data-testid={`message-${message.role}`}
-      data-message-id={message.id}
     >
       <header className="message-meta">
         <span className="message-author">{isUser ? t("chat.you") : t("chat.assistant")}</span>
