@@ -34,6 +34,11 @@ def run_migrations_offline() -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Takes effect on a new database (before its first table): deleted chats give their pages
+        # back with `PRAGMA incremental_vacuum` (app/services/maintenance.py). A no-op on an existing one.
+        connection.exec_driver_sql("PRAGMA auto_vacuum = INCREMENTAL")
+        connection.commit()
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()

@@ -8,7 +8,7 @@ import getpass
 import sys
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.cli_backup import COMMANDS as BACKUP_COMMANDS
 from app.cli_backup import add_backup_commands, run_backup_command
@@ -17,6 +17,7 @@ from app.core.db import create_engine, create_sessionmaker, ensure_sqlite_folder
 from app.core.migrations import upgrade_database
 from app.services import uploads, users
 from app.services.errors import EmailTaken
+from app.services.maintenance import run_maintenance
 from app.services.storage import storage_for
 
 MIN_PASSWORD = 8
@@ -58,6 +59,10 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         "cleanup-uploads", help="remove uploads never sent in a message (after UPLOADS_UNATTACHED_HOURS) and orphans"
     )
     commands.add_parser("migrate", help="apply the database migrations")
+    upkeep = commands.add_parser("maintenance", help="daily upkeep: statistics, search index, free pages")
+    upkeep.add_argument(
+        "--vacuum", action="store_true", help="SQLite: one full VACUUM to turn on auto_vacuum (rewrites the file)"
+    )
     args = parser.parse_args(argv)
     settings = settings or get_settings()
     if args.command in BACKUP_COMMANDS:
@@ -109,6 +114,16 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         print("database is up to date")
         return 0
 
+    async def maintenance(session: AsyncSession) -> int:
+        engine = session.bind
+        assert isinstance(engine, AsyncEngine)
+        report = await run_maintenance(engine, vacuum=args.vacuum)
+        for line in report.steps:
+            print(f"done: {line}")
+        for note in report.notes:
+            print(f"note: {note}")
+        return 0
+
     handlers = {
         "create-user": create_user,
         "reset-password": reset_password,
@@ -117,6 +132,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         "enable-user": set_active,
         "cleanup-uploads": cleanup_uploads,
         "migrate": migrate,
+        "maintenance": maintenance,
     }
     return asyncio.run(with_session(settings, handlers[args.command]))
 

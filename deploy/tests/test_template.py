@@ -211,3 +211,13 @@ def test_uploaded_files_keep_their_sandbox_policy_through_cloudfront(template: d
     ]
     assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"].startswith("sandbox;")
     assert headers["ContentTypeOptions"]["Override"] is True
+
+
+def test_shared_links_are_cached_for_the_minute_the_origin_allows(template: dict[str, Any]) -> None:
+    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    patterns = [behaviour["PathPattern"] for behaviour in config["CacheBehaviors"]]
+    assert patterns.index("/api/shared/*") < patterns.index("/api/*")  # the first match wins
+    shared = config["CacheBehaviors"][patterns.index("/api/shared/*")]
+    assert shared["CachePolicyId"] != CACHING_DISABLED  # honours Cache-Control: public, max-age=60
+    assert shared["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]
+    assert "OriginRequestPolicyId" not in shared  # no Authorization (or any viewer header) in the cache key

@@ -1,9 +1,15 @@
 import { expect, test, type Page } from "@playwright/test";
-import { composer, sendAndWait, signUp } from "./helpers";
+import { assistantMessages, composer, sendAndWait, signUp, userMessages } from "./helpers";
 
 // A 2x2 red PNG.
 const PNG = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+// A one-page PDF whose text is "The rent is 900 euros".
+const PDF = Buffer.from(
+  "JVBERi0xLjQKMSAwIG9iago8PCAvVHlwZSAvQ2F0YWxvZyAvUGFnZXMgMiAwIFIgPj4KZW5kb2JqCjIgMCBvYmoKPDwgL1R5cGUgL1BhZ2VzIC9LaWRzIFszIDAgUl0gL0NvdW50IDEgPj4KZW5kb2JqCjMgMCBvYmoKPDwgL1R5cGUgL1BhZ2UgL1BhcmVudCAyIDAgUiAvTWVkaWFCb3ggWzAgMCAzMDAgMjAwXSAvQ29udGVudHMgNCAwIFIgL1Jlc291cmNlcyA8PCAvRm9udCA8PCAvRjEgNSAwIFIgPj4gPj4gPj4KZW5kb2JqCjQgMCBvYmoKPDwgL0xlbmd0aCA1MiA+PgpzdHJlYW0KQlQgL0YxIDEyIFRmIDIwIDEwMCBUZCAoVGhlIHJlbnQgaXMgOTAwIGV1cm9zKSBUaiBFVAplbmRzdHJlYW0KZW5kb2JqCjUgMCBvYmoKPDwgL1R5cGUgL0ZvbnQgL1N1YnR5cGUgL1R5cGUxIC9CYXNlRm9udCAvSGVsdmV0aWNhID4+CmVuZG9iagp4cmVmCjAgNgowMDAwMDAwMDAwIDY1NTM1IGYgCjAwMDAwMDAwMDkgMDAwMDAgbiAKMDAwMDAwMDA1OCAwMDAwMCBuIAowMDAwMDAwMTE1IDAwMDAwIG4gCjAwMDAwMDAyNDEgMDAwMDAgbiAKMDAwMDAwMDM0MyAwMDAwMCBuIAp0cmFpbGVyCjw8IC9TaXplIDYgL1Jvb3QgMSAwIFIgPj4Kc3RhcnR4cmVmCjQxMwolJUVPRgo=",
   "base64",
 );
 
@@ -18,7 +24,7 @@ test("attach files: thumbnails, errors on the chip, remove, and the upload is th
     { name: "notes.md", mimeType: "text/markdown", buffer: Buffer.from("# Notes\n") },
     { name: "tool.exe", mimeType: "application/octet-stream", buffer: Buffer.from([0x4d, 0x5a, 0, 0, 0, 0]) },
   ]);
-  const chips = page.locator(".attachment-chip");
+  const chips = page.locator(".composer .attachment-chip");
   await expect(chips).toHaveCount(3);
   await expect(chips.nth(0).locator("img.attachment-thumb")).toBeVisible();
   await expect(chips.nth(0)).toHaveClass(/ready/);
@@ -32,7 +38,43 @@ test("attach files: thumbnails, errors on the chip, remove, and the upload is th
 
   await page.getByRole("button", { name: "Remove tool.exe" }).click();
   await expect(chips).toHaveCount(2);
+  // The fake model cannot read images: the send is refused with a clear message, nothing is lost.
+  await composer(page).fill("Here are my files");
+  await composer(page).press("Enter");
+  await expect(page.getByRole("alert").filter({ hasText: "This model cannot read images" })).toBeVisible();
+  await expect(composer(page)).toHaveValue("Here are my files");
+  await expect(chips).toHaveCount(2);
+  await page.getByRole("button", { name: "Dismiss" }).click();
+  await page.getByRole("button", { name: "Remove red.png" }).click();
   await sendAndWait(page, "Here are my files");
+  await expect(chips).toHaveCount(0);
+  await expect(userMessages(page).last().getByRole("button", { name: /Download notes\.md/ })).toBeVisible();
+});
+
+test("send a PDF and a text file: the model reads them, the message shows chips that download with the token", async ({
+  page,
+}) => {
+  await signUp(page);
+  await attachInput(page).setInputFiles([
+    { name: "contract.pdf", mimeType: "application/pdf", buffer: PDF },
+    { name: "list.txt", mimeType: "text/plain", buffer: Buffer.from("milk, eggs") },
+  ]);
+  const chips = page.locator(".composer .attachment-chip");
+  await expect(chips.nth(0)).toHaveClass(/ready/);
+  await expect(chips.nth(1)).toHaveClass(/ready/);
+  // A message may be only its files.
+  await composer(page).press("Enter");
+  await expect(assistantMessages(page).last()).toContainText("The rent is 900 euros");
+  await expect(assistantMessages(page).last()).toContainText("milk, eggs");
+  const sent = userMessages(page).last();
+  await expect(sent.getByRole("button", { name: /Download contract\.pdf/ })).toBeVisible();
+  const download = page.waitForEvent("download");
+  await sent.getByRole("button", { name: /Download list\.txt/ }).click();
+  expect((await download).suggestedFilename()).toBe("list.txt");
+
+  // Opened again, the conversation lists the files from the server.
+  await page.reload();
+  await expect(userMessages(page).last().getByRole("button", { name: /Download contract\.pdf/ })).toBeVisible();
 });
 
 test("drop a file onto the chat and paste an image", async ({ page }) => {

@@ -113,19 +113,19 @@ async def get_owned_upload(
 OwnedUpload = Annotated[Upload, Depends(get_owned_upload)]
 
 
-def _check_length(context: AppContext, text: str) -> None:
+def _check_length(context: AppContext, text: str, *, may_be_empty: bool = False) -> None:
     limit = context.settings.max_message_chars
     if len(text) > limit:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,
             f"The message is too long ({len(text)} characters); the limit is {limit}.",
         )
-    if not text.strip():
+    if not may_be_empty and not text.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "The message is empty.")
 
 
 async def get_chat_input(body: ChatIn, context: ContextDep) -> ChatIn:
-    _check_length(context, body.message)
+    _check_length(context, body.message, may_be_empty=True)  # ChatIn refuses it empty unless it has files
     return body
 
 

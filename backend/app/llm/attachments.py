@@ -12,43 +12,17 @@ import base64
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import HumanMessage
 
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
-PDF_TYPE = "application/pdf"
+from app.llm.errors import CannotReadImages
+from app.llm.types import IMAGE_TYPES, PDF_TYPE, Attachment
+
 # Gemini's own accounting: an image (up to 384 px a side, larger ones in 768 px tiles) and a PDF page.
 IMAGE_TOKENS = 258
 PDF_PAGE_TOKENS = 258
 CHARS_PER_TOKEN = 4  # the same rough rule as langchain's count_tokens_approximately
-
-
-class CannotReadImages(ValueError):
-    """The model has no vision: the chat must refuse the turn before anything is stored."""
-
-    def __init__(self) -> None:
-        super().__init__("this model cannot read images")
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    """One file of a turn: its bytes, or text already extracted (a PDF's, for a model without vision)."""
-
-    name: str
-    mime_type: str
-    data: bytes | None = None
-    text: str | None = None
-    page_count: int | None = None
-
-    @property
-    def is_image(self) -> bool:
-        return self.mime_type in IMAGE_TYPES
-
-    @property
-    def is_pdf(self) -> bool:
-        return self.mime_type == PDF_TYPE
 
 
 def build_user_message(
@@ -140,3 +114,13 @@ def pdf_page_count(data: bytes) -> int:
     from pypdf import PdfReader
 
     return len(PdfReader(io.BytesIO(data)).pages)
+
+
+__all__ = [
+    "IMAGE_TYPES",
+    "PDF_TYPE",
+    "Attachment",
+    "CannotReadImages",
+    "build_user_message",
+    "estimate_tokens",
+]

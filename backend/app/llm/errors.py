@@ -39,5 +39,13 @@ class LLMInternalError(LLMError):
     default_message = "Something went wrong while answering. Please try again."
 
 
+class CannotReadImages(AppError):
+    """The model has no vision: the chat refuses a turn with an image before anything is stored."""
+
+    code = "model_cannot_read_images"
+    status_code = 422
+    default_message = "this model cannot read images"
+
+
 class LLMConfigError(RuntimeError):
     """The configured provider cannot start (missing key, missing or broken model file)."""

@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # LangChain itself is imported on the first chat (with a remo
 logger = logging.getLogger("app.llm")
 TITLE_TIMEOUT_S = 15.0
 CLOSE_TIMEOUT_S = 5.0
+# Gemini and OpenAI's chat models take images (and Gemini PDFs) inline; the embedded model, `fake`
+# and Ollama are treated as text-only (an Ollama vision model is not told apart from the others).
+VISION_PROVIDERS = frozenset({"gemini", "openai"})
 
 
 @dataclass
@@ -56,6 +59,11 @@ class LLMService:
                     self.built_model = await asyncio.to_thread(self.factory)
         return self.built_model
 
+    @property
+    def vision(self) -> bool:
+        """Whether the model reads images and PDFs itself; the others get PDFs and text files as text."""
+        return self.provider in VISION_PROVIDERS
+
     def ensure_capacity(self) -> None:
         """Raise LLMBusy when the provider cannot take another request now (the local model's queue)."""
         check = getattr(self.built_model, "ensure_capacity", None)
@@ -69,7 +77,8 @@ class LLMService:
         if self.provider == "local":
             # A small context window, and prompt processing on CPU costs ~7 ms a token.
             budget = min(budget, self.settings.local_context // 2)
-        return build_prompt(self.settings.system_prompt if system_prompt is None else system_prompt, history, budget)
+        system = self.settings.system_prompt if system_prompt is None else system_prompt
+        return build_prompt(system, history, budget, vision=self.vision)
 
     async def stream_reply(
         self,
@@ -90,7 +99,10 @@ class LLMService:
         except Exception as exc:
             logger.exception("could not build the %s chat model", self.provider)
             raise LLMError() from exc
-        prompt = self.prompt_for(history, system_prompt)
+        if any(turn.attachments for turn in history):  # PDF text and base64 take CPU: off the event loop
+            prompt = await asyncio.to_thread(self.prompt_for, history, system_prompt)
+        else:
+            prompt = self.prompt_for(history, system_prompt)
         kwargs = call_options(self.provider, options, self.settings, with_usage=usage is not None)
         if options and options.stop:
             kwargs["stop"] = list(options.stop)

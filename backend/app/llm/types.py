@@ -5,11 +5,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
+PDF_TYPE = "application/pdf"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """One file of a turn: its bytes, or text already extracted (a PDF's, for a model without vision)."""
+
+    name: str
+    mime_type: str
+    data: bytes | None = None
+    text: str | None = None
+    page_count: int | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime_type in IMAGE_TYPES
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.mime_type == PDF_TYPE
+
 
 @dataclass(frozen=True, slots=True)
 class ChatTurn:
     role: Literal["user", "assistant"]
     content: str
+    attachments: tuple[Attachment, ...] = ()  # files sent with a user turn, in order
 
 
 @dataclass(frozen=True, slots=True)

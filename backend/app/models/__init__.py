@@ -1,4 +1,4 @@
-"""ORM tables: users, conversations, messages, share links and personal API keys."""
+"""ORM tables: users, conversations, messages, share links, personal API keys and uploads."""
 
 from __future__ import annotations
 
@@ -112,6 +112,16 @@ class Message(Base):
     def siblings(self, value: Siblings) -> None:
         self.__dict__["_siblings"] = value
 
+    @property
+    def attachments(self) -> tuple[Upload, ...]:
+        """The files sent with this message, in order, when a reader looked them up (else none)."""
+        known: tuple[Upload, ...] | None = self.__dict__.get("_attachments")
+        return known if known is not None else ()
+
+    @attachments.setter
+    def attachments(self, value: Sequence[Upload]) -> None:
+        self.__dict__["_attachments"] = tuple(value)
+
 
 class UsageDay(Base):
     """What one user used on one UTC day: read in one row by the quota check and the usage line."""
@@ -168,6 +178,8 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class Upload(Base):
     """A file a user uploaded; `message_id` is set once it is sent in a message (NULL: not yet, or its
     message is gone; either way the cleanup removes it after UPLOADS_UNATTACHED_HOURS)."""
@@ -191,18 +203,35 @@ class Upload(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
+class MessageAttachment(Base):
+    """A file shown with a message and sent to the model in its turn.
+
+    One upload may belong to several messages of its conversation: an edited question keeps the
+    original's files without copying their bytes (nor counting them twice against the quota).
+    `Upload.message_id` stays the message it was first sent in, which marks it as attached.
+    """
+
+    __tablename__ = "message_attachments"
+    __table_args__ = (Index("ix_message_attachments_upload_id", "upload_id"),)
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+
+
 __all__ = [
     "DEFAULT_TITLE",
     "ApiKey",
     "Base",
     "Conversation",
     "Message",
+    "MessageAttachment",
     "MessageRole",
     "MessageStatus",
     "Share",
     "Siblings",
-    "UsageDay",
     "Upload",
+    "UsageDay",
     "User",
     "utcnow",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 
 class StrictModel(BaseModel):
@@ -29,6 +29,18 @@ def _no_nul(value: str) -> str:
 
 
 NoNul = AfterValidator(_no_nul)
+
+
+def _encodable(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800"): no database can store it
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+# Constrained strings refuse lone surrogates by themselves; a plain `str` needs this.
+Encodable = AfterValidator(_encodable)
 
 
 Email = Annotated[EmailStr, AfterValidator(_lower)]
@@ -83,14 +95,30 @@ class ConversationOut(OrmModel):
     updated_at: datetime
 
 
+class ConversationListItem(ConversationOut):
+    # Set when the list answers a search (`q`): the best-matching message and its text around
+    # the match, HTML-escaped with the matched words in <mark> (null when only the title matches).
+    message_id: int | None = None
+    snippet: str | None = None
+
+
 class ConversationPage(BaseModel):
-    items: list[ConversationOut]
+    items: list[ConversationListItem]
     total: int
 
 
 class SiblingsOut(OrmModel):
     ids: list[int]  # every message with the same parent, oldest first, this one included
     index: int  # this message's position in `ids`
+
+
+class AttachmentOut(OrmModel):
+    """A file sent with a message (its bytes: GET /api/uploads/{id})."""
+
+    id: int
+    name: str
+    mime_type: str
+    size: int
 
 
 class MessageOut(OrmModel):
@@ -102,6 +130,7 @@ class MessageOut(OrmModel):
     status: Literal["complete", "incomplete"]
     created_at: datetime
     siblings: SiblingsOut
+    attachments: list[AttachmentOut] = []  # in the order they were sent; only user messages have any
 
 
 class TreeNodeOut(OrmModel):
@@ -127,14 +156,40 @@ class MessagePage(BaseModel):
     has_more: bool
 
 
+# Search
+class SearchHitOut(BaseModel):
+    conversation_id: int
+    conversation_title: str
+    message_id: int
+    role: Literal["user", "assistant"]
+    snippet: str  # HTML-escaped text around the match, the matched words in <mark>
+    created_at: datetime
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHitOut]
+    has_more: bool
+
+
 # Chat
 class ChatIn(StrictModel):
     conversation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    # The length cap is checked against MAX_MESSAGE_CHARS in a dependency (it is a setting).
-    message: Annotated[str, StringConstraints(min_length=1), NoNul]
+    # The length cap is checked against MAX_MESSAGE_CHARS in a dependency (it is a setting), and
+    # so is emptiness: a message may be only its attachments.
+    message: Annotated[str, NoNul, Encodable]
     # Absent: answer under the conversation's active leaf. Given: the new message's parent (an
     # assistant message of that conversation, or null for a new first message): that is an edit.
     parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    # Uploads to send with the message (own, not sent before); at most UPLOADS_PER_MESSAGE.
+    attachment_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _text_or_files(self) -> ChatIn:
+        # In the model, not a dependency: a body error must not answer before authentication does.
+        if not self.message.strip() and not self.attachment_ids:
+            raise ValueError("The message is empty.")
+        self.attachment_ids = list(dict.fromkeys(self.attachment_ids))  # an id given twice counts once
+        return self
 
     @property
     def parent_given(self) -> bool:
@@ -225,6 +280,8 @@ class ApiKeyOut(OrmModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str  # shown this once: only its hash is stored
+
+
 # Uploads
 class UploadOut(OrmModel):
     id: int

@@ -93,20 +93,20 @@ def snapshot(database: Path, destination: Path) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".part")
     partial.unlink(missing_ok=True)
-    source = _connect(database)
     try:
-        target = sqlite3.connect(partial)
+        source = _connect(database)
         try:
-            source.backup(target)  # one step: a single consistent read snapshot
-            target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+            target = sqlite3.connect(partial)
+            try:
+                source.backup(target)  # one step: a single consistent read snapshot
+                target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+            finally:
+                target.close()
         finally:
-            target.close()
-    finally:
-        source.close()
-    try:
+            source.close()
         check_integrity(partial)
-    except BackupError:
-        partial.unlink(missing_ok=True)
+    except (BackupError, sqlite3.DatabaseError):
+        partial.unlink(missing_ok=True)  # a damaged source leaves no half copy behind
         raise
     with partial.open("rb") as handle:
         os.fsync(handle.fileno())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -23,9 +23,11 @@ from app.llm import LLMError, LLMInternalError, LLMService
 from app.llm.types import ChatTurn
 from app.models import DEFAULT_TITLE, Conversation, Message, Siblings, User, utcnow
 from app.services.admissions import Admissions
+from app.services.attachments import attach, claim_uploads, copy_attachments, history_with_files, read_files
 from app.services.conversations import insert_conversation, insert_message, touch_conversation
 from app.services.errors import DailyQuotaExceeded, NothingToRegenerate, ServerStopping
 from app.services.events import ChatEvent, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
+from app.services.storage import Storage, storage_for
 from app.services.tree import (
     MessageNotFound,
     NotAnAnswer,
@@ -34,7 +36,7 @@ from app.services.tree import (
     child_ids,
     leaf_under,
     owned_message,
-    path_history,
+    path_turns,
 )
 from app.services.usage import count_turn, messages_sent_today, seconds_to_reset
 
@@ -66,6 +68,10 @@ class ChatService:
     def __post_init__(self) -> None:
         self.admissions = Admissions(max_pause_s=self.settings.admission_max_pause_ms / 1000)
 
+    @property
+    def storage(self) -> Storage:
+        return storage_for(self.settings)
+
     # -- before the model ---------------------------------------------------------------------
     def ensure_accepting(self) -> None:
         """Refuse new turns once the server is stopping, or when the model cannot take another now."""
@@ -96,22 +102,30 @@ class ChatService:
         *,
         parent_id: int | None = None,
         parent_given: bool = False,
+        attachment_ids: Sequence[int] = (),
     ) -> PreparedTurn:
         """Store the user's message (creating the conversation when needed) and load the history.
 
         Without `parent_given` the message goes under the active leaf; with it, under `parent_id`
         (an assistant message of the conversation, or None for a new first message): an edit.
+        `attachment_ids` are the user's uploads sent with it (checked before anything is stored).
         """
+        uploads = await claim_uploads(
+            session, user.id, attachment_ids, vision=self.llm.vision, limit=self.settings.uploads_per_message
+        )
         now = utcnow()
         if conversation is None:
             if parent_given and parent_id is not None:
                 raise MessageNotFound()  # a parent, but no conversation it could belong to
             conversation_id = await insert_conversation(session, user.id, now)
             message = await insert_message(session, conversation_id, "user", text, "complete", now, None)
+            await attach(session, message.id, uploads)
             await count_turn(session, user.id)
             await session.commit()
+            message.attachments = uploads
+            files = await read_files(self.storage, uploads) if uploads else ()
             # The active leaf is set when the reply is saved; until then the newest message is the leaf.
-            return PreparedTurn(conversation_id, message, [ChatTurn("user", text)], needs_title=True)
+            return PreparedTurn(conversation_id, message, [ChatTurn("user", text, files)], needs_title=True)
         if parent_given:
             if parent_id is not None and (await owned_message(session, conversation, parent_id)).role != "assistant":
                 raise NotAnAnswer()
@@ -122,6 +136,7 @@ class ChatService:
             if parent is None:
                 parent = await active_leaf(session, conversation)
         message = await insert_message(session, conversation.id, "user", text, "complete", now, parent)
+        await attach(session, message.id, uploads)
         await touch_conversation(session, conversation.id, now, active_id=message.id)
         await count_turn(session, user.id)
         await session.commit()
@@ -157,6 +172,7 @@ class ChatService:
             edited = await insert_message(
                 session, conversation.id, "user", new_text, "complete", now, question.parent_id
             )
+            await copy_attachments(session, question.id, edited.id)  # the edit keeps the question's files
             await touch_conversation(session, conversation.id, now, active_id=edited.id)
             await count_turn(session, conversation.user_id)
             await session.commit()
@@ -177,7 +193,13 @@ class ChatService:
         question: Message,
         reply_siblings: tuple[int, ...] = (),
     ) -> PreparedTurn:
-        history = await path_history(session, conversation.id, question.id, self.settings.chat_history_max_messages)
+        turns, with_files = await path_turns(
+            session, conversation.id, question.id, self.settings.chat_history_max_messages
+        )
+        history = [turn for _, turn in turns]
+        if with_files:  # only a conversation with files pays for reading them
+            history, question_files = await history_with_files(session, self.storage, turns, with_files)
+            question.attachments = question_files
         # End the read transaction: the pooled connection must not stay checked out while the model answers.
         await session.commit()
         return PreparedTurn(

@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, case, delete, exists, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, case, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import DEFAULT_TITLE, Conversation, Message, Share, Siblings, Upload, User, utcnow
+from app.models import DEFAULT_TITLE, Conversation, Message, MessageAttachment, Share, Siblings, Upload, User, utcnow
+from app.services.attachments import attach_attachments
+from app.services.search import ConversationHit, search_conversations
 from app.services.storage import Storage
-from app.services.tree import MAX_DEPTH, active_leaf, path_messages
+from app.services.tree import MAX_DEPTH, active_leaf, path_ids, path_messages
 from app.services.uploads import conversation_uploads
 
-
-def _like_pattern(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+EXPORT_PAGE = 500  # messages read per query while an export streams
 
 
 async def list_conversations(
     session: AsyncSession, user: User, *, limit: int, offset: int, query: str | None
-) -> tuple[list[Conversation], int]:
-    condition = Conversation.user_id == user.id
+) -> tuple[list[ConversationHit], int]:
+    """The user's conversations, newest activity first; with a query, the best matches first."""
     if query:
-        pattern = _like_pattern(query)
-        in_messages = exists().where(
-            Message.conversation_id == Conversation.id,
-            func.lower(Message.content).like(pattern, escape="\\"),
-        )
-        condition = condition & or_(func.lower(Conversation.title).like(pattern, escape="\\"), in_messages)
+        return await search_conversations(session, user.id, query, limit=limit, offset=offset)
+    condition = Conversation.user_id == user.id
     total = await session.scalar(select(func.count()).select_from(Conversation).where(condition)) or 0
     rows = await session.scalars(
         select(Conversation)
@@ -40,7 +35,7 @@ async def list_conversations(
         .limit(limit)
         .offset(offset)
     )
-    return list(rows), total
+    return [ConversationHit(conversation, None, None) for conversation in rows], total
 
 
 async def create_conversation(session: AsyncSession, user: User, title: str | None = None) -> Conversation:
@@ -58,6 +53,8 @@ async def delete_conversation(session: AsyncSession, conversation: Conversation,
         await session.execute(delete(Upload).where(Upload.id.in_([upload.id for upload in files])))
     # Explicit delete of the messages too: SQLite enforces ON DELETE CASCADE only with the pragma,
     # and a database file opened by another tool may not have it on.
+    messages = select(Message.id).where(Message.conversation_id == conversation.id)
+    await session.execute(delete(MessageAttachment).where(MessageAttachment.message_id.in_(messages)))
     await session.execute(delete(Message).where(Message.conversation_id == conversation.id))
     await session.execute(delete(Share).where(Share.conversation_id == conversation.id))  # its links die with it
     await session.delete(conversation)
@@ -67,9 +64,35 @@ async def delete_conversation(session: AsyncSession, conversation: Conversation,
 
 
 async def all_messages(session: AsyncSession, conversation: Conversation) -> list[Message]:
-    return list(
+    """Every message of the conversation by id, with its files (what the JSON export holds)."""
+    messages = list(
         await session.scalars(select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id))
     )
+    await attach_attachments(session, messages)
+    return messages
+
+
+async def iter_messages(
+    sessionmaker: async_sessionmaker[AsyncSession], conversation_id: int, page: int = EXPORT_PAGE
+) -> AsyncIterator[Message]:
+    """Every message of a conversation, oldest first, read a page at a time (keyset on the index)."""
+    after = 0
+    while True:
+        async with sessionmaker() as session:  # its own session: the export outlives the request's
+            rows = list(
+                await session.scalars(
+                    select(Message)
+                    .where(Message.conversation_id == conversation_id, Message.id > after)
+                    .order_by(Message.id)
+                    .limit(page)
+                )
+            )
+            await attach_attachments(session, rows)  # one query per page
+        for message in rows:
+            yield message
+        if len(rows) < page:
+            return
+        after = rows[-1].id
 
 
 # The chat hot path writes with Core statements: an ORM flush of one new row costs ~4x the CPU,
@@ -131,30 +154,94 @@ async def touch_conversation(
     await session.execute(update(Conversation).where(Conversation.id == conversation_id).values(**values))
 
 
+async def iter_active_path(
+    sessionmaker: async_sessionmaker[AsyncSession], conversation: Conversation, page: int = EXPORT_PAGE
+) -> AsyncIterator[Message]:
+    """The active path, root first, read a page at a time (only its ids are held: a long one streams)."""
+    async with sessionmaker() as session:
+        ids = await path_ids(session, conversation.id, await active_leaf(session, conversation))
+    for start in range(0, len(ids), page):
+        async with sessionmaker() as session:
+            rows = await session.scalars(
+                select(Message).where(Message.id.in_(ids[start : start + page])).order_by(Message.id)
+            )
+            chunk = list(rows)
+            await attach_attachments(session, chunk)
+        for message in chunk:
+            yield message
+
+
+async def tree_shape(
+    session: AsyncSession, conversation: Conversation
+) -> tuple[int | None, dict[int | None, list[int]]]:
+    """The active leaf and every message's children (ids only), for the JSON export."""
+    children: dict[int | None, list[int]] = {}
+    rows = await session.execute(
+        select(Message.id, Message.parent_id).where(Message.conversation_id == conversation.id).order_by(Message.id)
+    )
+    for message_id, parent_id in rows:
+        children.setdefault(parent_id, []).append(message_id)
+    return await active_leaf(session, conversation), children
+
+
 async def active_path(session: AsyncSession, conversation: Conversation) -> list[Message]:
-    """The whole active path, root first (what the Markdown export and a share show)."""
-    return await path_messages(session, conversation.id, await active_leaf(session, conversation), MAX_DEPTH)
+    """The whole active path, root first, with its files (what the Markdown export and a share show)."""
+    messages = await path_messages(session, conversation.id, await active_leaf(session, conversation), MAX_DEPTH)
+    await attach_attachments(session, messages)
+    return messages
 
 
-def export_markdown(conversation: Conversation, messages: Sequence[Message]) -> str:
-    lines = [f"# {conversation.title}", "", f"_{conversation.created_at.isoformat()}_", ""]
-    for message in messages:
+async def in_chunks(pieces: AsyncIterator[str], size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """Join small pieces into chunks of about `size` bytes: one send per chunk, not per message."""
+    buffer: list[bytes] = []
+    buffered = 0
+    async for piece in pieces:
+        data = piece.encode()
+        buffer.append(data)
+        buffered += len(data)
+        if buffered >= size:
+            yield b"".join(buffer)
+            buffer, buffered = [], 0
+    if buffer:
+        yield b"".join(buffer)
+
+
+async def export_markdown(conversation: Conversation, messages: AsyncIterator[Message]) -> AsyncIterator[str]:
+    yield f"# {conversation.title}\n\n_{conversation.created_at.isoformat()}_\n\n"
+    async for message in messages:
         who = "**You**" if message.role == "user" else "**Assistant**"
         note = " _(incomplete)_" if message.status == "incomplete" else ""
-        lines += [f"{who}{note} — {message.created_at.isoformat()}", "", message.content, ""]
-    return "\n".join(lines)
+        parts = [f"{who}{note} — {message.created_at.isoformat()}\n\n"]
+        if message.attachments:
+            names = ", ".join(_markdown_name(upload.name) for upload in message.attachments)
+            parts.append(f"_Attachments: {names}_\n\n")
+        if message.content:
+            parts.append(f"{message.content}\n\n")
+        yield "".join(parts)
 
 
-def export_json(conversation: Conversation, messages: Sequence[Message]) -> str:
+def _markdown_name(name: str) -> str:
+    """A file name as literal text: its own `*`, `_` or `[` must not turn into Markdown."""
+    return "".join(f"\\{c}" if c in "\\`*_[]<>#|" else c for c in name)
+
+
+async def export_json(
+    conversation: Conversation,
+    messages: AsyncIterator[Message],
+    active_id: int | None,
+    children: dict[int | None, list[int]],
+) -> AsyncIterator[str]:
+    """One JSON document, written a message at a time; `children` (ids only) gives each one's siblings."""
     from app.schemas import ConversationOut, MessageOut
 
-    payload = ConversationOut.model_validate(conversation).model_dump(mode="json")
+    head = ConversationOut.model_validate(conversation).model_dump(mode="json")
     # Every node of the tree, with its parent: a tool reading the export sees every branch.
-    payload["active_message_id"] = conversation.active_message_id
-    children: dict[int | None, list[int]] = {}
-    for message in messages:
-        children.setdefault(message.parent_id, []).append(message.id)
-    for message in messages:
-        message.siblings = Siblings.of(message.id, children[message.parent_id])
-    payload["messages"] = [MessageOut.model_validate(m).model_dump(mode="json") for m in messages]
-    return json.dumps(payload, ensure_ascii=False, indent=2)
+    head["active_message_id"] = active_id
+    text = json.dumps(head, ensure_ascii=False)
+    yield text[:-1] + ', "messages": ['
+    separator = "\n  "
+    async for message in messages:
+        message.siblings = Siblings.of(message.id, children.get(message.parent_id) or [message.id])
+        yield separator + json.dumps(MessageOut.model_validate(message).model_dump(mode="json"), ensure_ascii=False)
+        separator = ",\n  "
+    yield "\n]}\n"

@@ -12,12 +12,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, delete, func, literal, select
+from sqlalchemy import Select, Table, delete, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import AppError
 from app.llm.types import ChatTurn
-from app.models import Conversation, Message, Siblings
+from app.models import Conversation, Message, MessageAttachment, Siblings, Upload
+from app.services.attachments import attach_attachments
+from app.services.storage import Storage
 
 _MESSAGES = cast(Table, Message.__table__)
 # A walk down (newest child at each step) stops here at the latest: no real conversation is deeper.
@@ -68,6 +70,14 @@ async def path_messages(session: AsyncSession, conversation_id: int, end_id: int
     return list(rows)
 
 
+async def path_ids(session: AsyncSession, conversation_id: int, end_id: int | None) -> list[int]:
+    """Ids of `end_id` and all its ancestors, root first (ints only: cheap to hold for a long path)."""
+    if end_id is None:
+        return []
+    path = _ancestors(end_id, conversation_id, MAX_DEPTH)
+    return sorted(int(i) for i in await session.scalars(select(path.c.id)))
+
+
 async def active_leaf(session: AsyncSession, conversation: Conversation) -> int | None:
     """The leaf the person looks at; the newest message if the pointer is missing or stale."""
     if conversation.active_message_id is not None:
@@ -96,16 +106,38 @@ async def active_page(
     has_more = len(rows) > limit
     page = rows[-limit:] if has_more else rows
     await attach_siblings(session, conversation.id, page)
+    await attach_attachments(session, page)
     return page, has_more
 
 
 async def path_history(session: AsyncSession, conversation_id: int, end_id: int, max_messages: int) -> list[ChatTurn]:
     """The turns the model sees: `end_id` and its ancestors, never a sibling branch; oldest first."""
+    turns, _ = await path_turns(session, conversation_id, end_id, max_messages)
+    return [turn for _, turn in turns]
+
+
+async def path_turns(
+    session: AsyncSession, conversation_id: int, end_id: int, max_messages: int
+) -> tuple[list[tuple[int, ChatTurn]], list[int]]:
+    """(message id, turn) along the path, oldest first, and the ids of the messages with files.
+
+    Whether a message has files comes in the same query: a conversation without any costs no more.
+    """
     path = _ancestors(end_id, conversation_id, max_messages)
+    has_files = exists().where(MessageAttachment.message_id == Message.id)
     rows = await session.execute(
-        select(Message.role, Message.content).join(path, Message.id == path.c.id).order_by(Message.id)
+        select(Message.id, Message.role, Message.content, has_files.label("has_files"))
+        .join(path, Message.id == path.c.id)
+        .order_by(Message.id)
     )
-    return [ChatTurn(role, content) for role, content in rows if content]  # type: ignore[arg-type]
+    turns: list[tuple[int, ChatTurn]] = []
+    with_files: list[int] = []
+    for message_id, role, content, files in rows:
+        if content or files:  # a message may be only its files
+            turns.append((message_id, ChatTurn(role, content)))  # type: ignore[arg-type]
+        if files:
+            with_files.append(message_id)
+    return turns, with_files
 
 
 def _children_of(conversation_id: int, parent_ids: Iterable[int | None]) -> Select[int, int | None]:
@@ -173,8 +205,9 @@ async def _is_on_path(session: AsyncSession, conversation_id: int, ancestor_id: 
     return await session.scalar(select(path.c.id).where(path.c.id == ancestor_id)) is not None
 
 
-async def delete_branch(session: AsyncSession, conversation: Conversation, message_id: int) -> None:
-    """Remove a message and everything below it; the active leaf moves to a surviving branch if needed."""
+async def delete_branch(session: AsyncSession, conversation: Conversation, message_id: int, storage: Storage) -> None:
+    """Remove a message and everything below it, and the files only they carried; the active leaf
+    moves to a surviving branch if needed."""
     target = await owned_message(session, conversation, message_id)
     siblings = [i for i in await child_ids(session, conversation.id, target.parent_id) if i != target.id]
     if target.parent_id is None and not siblings:
@@ -185,8 +218,11 @@ async def delete_branch(session: AsyncSession, conversation: Conversation, messa
     below = select(m.c.id).where(m.c.id == target.id).cte("below", recursive=True)
     child = m.alias("child")
     below = below.union_all(select(child.c.id).join(below, child.c.parent_id == below.c.id))
+    subtree = select(below.c.id)
+    keys = await _release_files(session, subtree)
     # Explicit, not only the foreign key's cascade: a SQLite file opened without the pragma still loses it all.
-    await session.execute(delete(Message).where(Message.id.in_(select(below.c.id))))
+    await session.execute(delete(MessageAttachment).where(MessageAttachment.message_id.in_(subtree)))
+    await session.execute(delete(Message).where(Message.id.in_(subtree)))
     if moves:
         # The nearest older sibling's branch, else the newest one, else the parent itself.
         older = [i for i in siblings if i < target.id]
@@ -195,6 +231,38 @@ async def delete_branch(session: AsyncSession, conversation: Conversation, messa
         else:
             conversation.active_message_id = target.parent_id
     await session.commit()
+    # After the commit: a file whose delete fails is an orphan the cleanup sweeps, never a row without its file.
+    await storage.delete(keys)
+
+
+async def _release_files(session: AsyncSession, subtree: Any) -> list[str]:
+    """Before a subtree is deleted: its files that no other message links are deleted (their keys
+    are returned, to remove from the storage after the commit); the others move to a surviving message."""
+    uploads = list(
+        await session.scalars(
+            select(Upload).where(
+                Upload.id.in_(select(MessageAttachment.upload_id).where(MessageAttachment.message_id.in_(subtree)))
+            )
+        )
+    )
+    if not uploads:
+        return []
+    survivors: dict[int, int] = {}
+    for upload_id, other in await session.execute(
+        select(MessageAttachment.upload_id, func.min(MessageAttachment.message_id))
+        .where(
+            MessageAttachment.upload_id.in_([upload.id for upload in uploads]),
+            MessageAttachment.message_id.not_in(subtree),
+        )
+        .group_by(MessageAttachment.upload_id)
+    ):
+        survivors[upload_id] = other
+    gone = [upload for upload in uploads if upload.id not in survivors]
+    for upload_id, other in survivors.items():
+        await session.execute(update(Upload).where(Upload.id == upload_id).values(message_id=other))
+    if gone:
+        await session.execute(delete(Upload).where(Upload.id.in_([upload.id for upload in gone])))
+    return [upload.storage_key for upload in gone]
 
 
 async def tree_page(

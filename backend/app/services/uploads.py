@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
-from app.models import Message, Upload, utcnow
+from app.models import Message, MessageAttachment, Upload, utcnow
 from app.services.filecheck import CheckedFile, FileRefused, check_file
 from app.services.storage import Storage, incoming_dir
 
@@ -97,7 +97,9 @@ async def delete_uploads(session: AsyncSession, storage: Storage, uploads: Seque
     if not uploads:
         return
     keys = [upload.storage_key for upload in uploads]
-    await session.execute(delete(Upload).where(Upload.id.in_([upload.id for upload in uploads])))
+    ids = [upload.id for upload in uploads]
+    await session.execute(delete(MessageAttachment).where(MessageAttachment.upload_id.in_(ids)))
+    await session.execute(delete(Upload).where(Upload.id.in_(ids)))
     await session.commit()
     await storage.delete(keys)
 

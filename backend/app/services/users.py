@@ -77,5 +77,6 @@ async def set_active(session: AsyncSession, user: User, active: bool) -> User:
     return user
 
 
-async def list_users(session: AsyncSession) -> list[User]:
-    return list(await session.scalars(select(User).order_by(User.id)))
+async def list_users(session: AsyncSession, *, limit: int | None = None, offset: int = 0) -> list[User]:
+    """Accounts by id (the primary key's order: a page reads only its own rows)."""
+    return list(await session.scalars(select(User).order_by(User.id).limit(limit).offset(offset)))

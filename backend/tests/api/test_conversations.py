@@ -125,3 +125,17 @@ async def test_another_users_conversation_is_not_found_everywhere(
     assert messages[0]["content"] == "private"
     assert len(messages) == 2
     assert (await api.client.get("/api/conversations", headers=bob)).json()["total"] == 0
+
+
+async def test_export_reads_a_page_at_a_time_and_keeps_every_message(api: Api, app, alice: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    from app.services.conversations import iter_messages
+    from tests.api.test_search import write_conversation
+
+    conversation_id, ids = await write_conversation(api, alice, "Longa", *[f"mensagem {n}" for n in range(7)])
+    streamed = [m.id async for m in iter_messages(app.state.context.sessionmaker, conversation_id, page=3)]
+    assert streamed == ids
+    as_json = await api.client.get(f"/api/conversations/{conversation_id}/export?format=json", headers=alice)
+    assert [m["content"] for m in json.loads(as_json.text)["messages"]] == [f"mensagem {n}" for n in range(7)]
+    markdown = (await api.client.get(f"/api/conversations/{conversation_id}/export", headers=alice)).text
+    assert markdown.startswith("# Longa")
+    assert markdown.index("mensagem 0") < markdown.index("mensagem 6")

@@ -78,7 +78,9 @@ async def test_revoked_unknown_and_malformed_ids_all_get_the_same_404(api: Api, 
     for share_id in (link["share_id"], secrets.token_urlsafe(16), "x", "a" * 500, "not an id", "Ab-_" * 11, "~" * 22):
         response = await api.client.get(f"/api/shared/{share_id}")
         answers.append((response.status_code, response.json(), response.headers.get("cache-control")))
-    assert answers == [(404, {"detail": "Shared conversation not found", "code": "not_found"}, "no-store")] * len(answers)
+    assert answers == [(404, {"detail": "Shared conversation not found", "code": "not_found"}, "no-store")] * len(
+        answers
+    )
     assert (await api.client.get("/api/shares", headers=alice)).json() == []
 
 

@@ -132,7 +132,10 @@ def test_restore_refuses_to_overwrite_without_force(
     (tmp_path / "a.db").write_bytes(b"\0" * 4096 + b"a damaged database")  # the usual reason for a restore
     assert main(["restore", name, "--force"], first) == 0
     assert users(tmp_path / "a.db") == ["one@example.com"]
-    assert len(list(tmp_path.glob("a.db.before-restore-*"))) == 2
+    kept_files = [p.name for p in tmp_path.glob("a.db.before-restore-*")]
+    assert not [name for name in kept_files if name.endswith(".part")]  # no half copy left behind
+    # Two kept databases (the damaged one moved aside with its -wal/-shm, if it had any).
+    assert len([name for name in kept_files if not name.endswith(("-wal", "-shm"))]) == 2
 
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database" * 100)

@@ -14,7 +14,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import httpx
 import pytest
 
 from app.llm.fake import FILLER
+from tests.conftest import free_port
 
 BACKEND = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery"
@@ -59,9 +59,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ServerProcess:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         keep = ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "TMPDIR")
         env = {name: os.environ[name] for name in keep if name in os.environ}
         env.update(

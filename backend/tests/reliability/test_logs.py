@@ -84,7 +84,7 @@ async def test_logs_are_json_lines_without_secrets(app_factory: Any, make_settin
         new_token = fresh.json()["access_token"]
         await client.get("/api/auth/me", headers={"Authorization": f"Bearer {new_token}"})
 
-        async def failing(session: Any, user: Any, conversation: Any, message: str) -> Any:
+        async def failing(session: Any, user: Any, conversation: Any, message: str, **_: Any) -> Any:
             await session.execute(text("SELECT * FROM no_such_table WHERE x = :message"), {"message": message})
 
         app.state.context.chat.prepare_message = failing

@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Outlet } from "react-router";
-import { CloseIcon, MenuIcon, SettingsIcon } from "../components/icons";
+import { CloseIcon, MenuIcon, SearchIcon, SettingsIcon } from "../components/icons";
 import { ChangePasswordDialog, useAuth } from "../features/auth";
 import { ConversationSidebar } from "../features/conversations";
+import { SearchDialog } from "../features/search";
 import { SettingsDialog } from "../features/settings";
 import { DailyUsage } from "../features/usage";
 
@@ -17,8 +18,22 @@ export function AppLayout() {
   const [drawerOpen, setDrawerOpen] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [passwordOpen, setPasswordOpen] = useState(false);
+  const [searchOpen, setSearchOpen] = useState(false);
   const menuButtonRef = useRef<HTMLButtonElement>(null);
   const closeButtonRef = useRef<HTMLButtonElement>(null);
+
+  // Ctrl+K / Cmd+K: search every message, from anywhere in the app.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") {
+        event.preventDefault();
+        setDrawerOpen(false);
+        setSearchOpen(true);
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, []);
 
   useEffect(() => {
     if (!drawerOpen) return;
@@ -56,6 +71,19 @@ export function AppLayout() {
         <div className="sidebar-top">
           <span className="brand">Conversa</span>
           <button
+            type="button"
+            className="icon-button search-open"
+            aria-label={t("search.open")}
+            aria-keyshortcuts="Control+K Meta+K"
+            title={t("search.openShort")}
+            onClick={() => {
+              setDrawerOpen(false);
+              setSearchOpen(true);
+            }}
+          >
+            <SearchIcon />
+          </button>
+          <button
             ref={closeButtonRef}
             type="button"
             className="icon-button drawer-close"
@@ -91,6 +119,7 @@ export function AppLayout() {
       <main className="main">
         <Outlet context={{ menuButton } satisfies LayoutContext} />
       </main>
+      <SearchDialog open={searchOpen} onClose={() => setSearchOpen(false)} />
       <SettingsDialog open={settingsOpen} onClose={() => setSettingsOpen(false)} />
       <ChangePasswordDialog open={passwordOpen} onClose={() => setPasswordOpen(false)} />
     </div>

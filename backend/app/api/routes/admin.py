@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from app.api.deps import AdminUser, SessionDep
 from app.models import User
@@ -25,9 +25,14 @@ TargetUser = Annotated[User, Depends(get_target_user)]
 
 
 @router.get("/users")
-async def list_users(_: AdminUser, session: SessionDep) -> list[UserOut]:
-    """Every account, oldest first."""
-    return [UserOut.model_validate(user) for user in await users.list_users(session)]
+async def list_users(
+    _: AdminUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[UserOut]:
+    """Accounts, oldest first, a page at a time (`limit`, `offset`)."""
+    return [UserOut.model_validate(user) for user in await users.list_users(session, limit=limit, offset=offset)]
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, responses={409: {}})

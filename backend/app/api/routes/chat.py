@@ -31,11 +31,17 @@ async def _prepare(body: ChatIn, user: User, context: AppContext, session: Sessi
     if body.conversation_id is not None:
         conversation = await load_owned_conversation(session, user, body.conversation_id)
     return await context.chat.prepare_message(
-        session, user, conversation, body.message, parent_id=body.parent_id, parent_given=body.parent_given
+        session,
+        user,
+        conversation,
+        body.message,
+        parent_id=body.parent_id,
+        parent_given=body.parent_given,
+        attachment_ids=body.attachment_ids,
     )
 
 
-@router.post("", responses={404: {}, 413: {}, 429: {}, 502: {}, 503: {}, 504: {}})
+@router.post("", responses={404: {}, 409: {}, 413: {}, 422: {}, 429: {}, 502: {}, 503: {}, 504: {}})
 async def chat(
     body: ValidChatIn, user: ChattingUser, ticket: Admitting, context: ContextDep, session: SessionDep
 ) -> ChatOut:
@@ -50,7 +56,11 @@ async def chat(
     )
 
 
-@router.post("/stream", responses={404: {}, 413: {}, 429: {}, **EVENT_STREAM_RESPONSES}, response_class=Response)
+@router.post(
+    "/stream",
+    responses={404: {}, 409: {}, 413: {}, 422: {}, 429: {}, **EVENT_STREAM_RESPONSES},
+    response_class=Response,
+)
 async def chat_stream(body: ValidChatIn, user: ChattingUser, context: ContextDep, session: SessionDep) -> Response:
     """Send a message and receive the reply as server-sent events."""
     return event_stream(context, await _prepare(body, user, context, session))

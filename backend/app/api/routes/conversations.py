@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from app.api.deps import (
     ChattingUser,
@@ -20,6 +21,7 @@ from app.schemas import (
     MAX_ID,
     ActiveIn,
     ConversationCreate,
+    ConversationListItem,
     ConversationOut,
     ConversationPage,
     ConversationRename,
@@ -44,11 +46,20 @@ async def list_conversations(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
 ) -> ConversationPage:
-    """The user's conversations, newest activity first; `q` searches titles and messages."""
-    items, total = await service.list_conversations(
+    """The user's conversations, newest activity first; `q` searches titles and messages (best match first,
+    each item with the best-matching `message_id` and an HTML-escaped `snippet` marking the match)."""
+    hits, total = await service.list_conversations(
         session, user, limit=limit, offset=offset, query=(q or "").strip() or None
     )
-    return ConversationPage(items=[ConversationOut.model_validate(c) for c in items], total=total)
+    items = [
+        ConversationListItem(
+            **ConversationOut.model_validate(hit.conversation).model_dump(),
+            message_id=hit.message_id,
+            snippet=hit.snippet,
+        )
+        for hit in hits
+    ]
+    return ConversationPage(items=items, total=total)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -124,10 +135,14 @@ async def conversation_tree(
     "/{conversation_id}/messages/{message_id}", status_code=status.HTTP_204_NO_CONTENT, responses={404: {}, 409: {}}
 )
 async def delete_branch(
-    conversation: OwnedConversation, message_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep
+    conversation: OwnedConversation,
+    message_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    session: SessionDep,
+    storage: StorageDep,
 ) -> None:
-    """Delete a message and every message below it; the active branch moves to a sibling's if it ran through it."""
-    await tree.delete_branch(session, conversation, message_id)
+    """Delete a message and every message below it (and the files only they carried); the active
+    branch moves to a sibling's if it ran through it."""
+    await tree.delete_branch(session, conversation, message_id, storage)
 
 
 @router.get(
@@ -136,20 +151,27 @@ async def delete_branch(
     response_class=Response,
 )
 async def export_conversation(
-    conversation: OwnedConversation, session: SessionDep, format: Literal["markdown", "json"] = "markdown"
+    conversation: OwnedConversation, context: ContextDep, format: Literal["markdown", "json"] = "markdown"
 ) -> Response:
-    """Download the conversation: Markdown follows the active branch, JSON has every message with its parent."""
+    """Download the conversation (streamed): Markdown follows the active branch, JSON has every message."""
     if format == "json":
-        messages = await service.all_messages(session, conversation)
-        body, media_type, extension = service.export_json(conversation, messages), "application/json", "json"
+        async with context.sessionmaker() as session:
+            active_id, children = await service.tree_shape(session, conversation)
+        messages = service.iter_messages(context.sessionmaker, conversation.id)
+        body = service.export_json(conversation, messages, active_id, children)
+        media_type, extension = "application/json", "json"
     else:
         body, media_type, extension = (
-            service.export_markdown(conversation, await service.active_path(session, conversation)),
+            service.export_markdown(conversation, service.iter_active_path(context.sessionmaker, conversation)),
             "text/markdown; charset=utf-8",
             "md",
         )
     filename = f"conversation-{conversation.id}.{extension}"
-    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return StreamingResponse(
+        service.in_chunks(body),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.post(

@@ -62,7 +62,7 @@ export function setActiveMessage(conversationId: number, messageId: number): Pro
 
 /** `parent_id` given (an assistant message's id, or null for a new first message): an edit, a new branch. */
 export function streamChat(
-  request: { conversation_id?: number; message: string; parent_id?: number | null },
+  request: { conversation_id?: number; message: string; parent_id?: number | null; attachment_ids?: number[] },
   signal: AbortSignal,
   onEvent: (event: ChatStreamEvent) => void,
 ): Promise<void> {

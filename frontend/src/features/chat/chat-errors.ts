@@ -2,7 +2,7 @@ import { ApiError } from "../../lib/api-client";
 
 /** What Retry does again: send (an edit when `editOf`, the edited message's id, is set) or answer again. */
 export type RetryAction =
-  | { type: "send"; text: string; editOf?: number }
+  | { type: "send"; text: string; editOf?: number; attachmentIds?: number[] }
   | { type: "regenerate"; messageId?: number };
 
 export interface ChatError {
@@ -30,6 +30,8 @@ const KEY_FOR_CODE: Record<string, string> = {
   server_stopping: "server_stopping",
   overloaded: "overloaded",
   internal: "internal",
+  model_cannot_read_images: "cannot_read_images",
+  attachment_in_use: "attachment_in_use",
 };
 
 /** A server without codes: the status says what went wrong. */

@@ -4,6 +4,14 @@ export interface Siblings {
   index: number;
 }
 
+/** A file sent with a message (its bytes: GET /api/uploads/{id}, with the token). */
+export interface MessageAttachment {
+  id: number;
+  name: string;
+  mime_type: string;
+  size: number;
+}
+
 export interface Message {
   id: number;
   conversation_id: number;
@@ -14,6 +22,8 @@ export interface Message {
   status: "complete" | "incomplete";
   created_at: string;
   siblings: Siblings;
+  /** Absent on a message still pending; user messages only. */
+  attachments?: MessageAttachment[];
 }
 
 export interface MessagePage {

@@ -18,12 +18,12 @@ export function dateGroupOf(iso: string, now: Date): DateGroup {
 }
 
 /** Groups conversations (already newest first) by their last activity, in a fixed order. */
-export function groupByDate(
-  conversations: readonly Conversation[],
+export function groupByDate<T extends Conversation>(
+  conversations: readonly T[],
   now: Date = new Date(),
-): { group: DateGroup; items: Conversation[] }[] {
+): { group: DateGroup; items: T[] }[] {
   const order: DateGroup[] = ["today", "yesterday", "last7Days", "older"];
-  const buckets = new Map<DateGroup, Conversation[]>(order.map((group) => [group, []]));
+  const buckets = new Map<DateGroup, T[]>(order.map((group) => [group, []]));
   for (const conversation of conversations) {
     buckets.get(dateGroupOf(conversation.updated_at, now))?.push(conversation);
   }

@@ -1,6 +1,6 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import * as api from "./api";
-import type { Conversation } from "./types";
+import type { Conversation, ConversationListItem } from "./types";
 
 export const conversationKeys = {
   all: ["conversations"] as const,
@@ -25,7 +25,7 @@ export function useConversationList(query: string) {
 }
 
 /** The loaded pages as one list; a conversation that moved between pages while they loaded appears once. */
-export function flattenPages(pages: { items: Conversation[] }[] | undefined): Conversation[] {
+export function flattenPages(pages: { items: ConversationListItem[] }[] | undefined): ConversationListItem[] {
   const seen = new Set<number>();
   return (pages ?? []).flatMap((page) => page.items).filter((item) => !seen.has(item.id) && seen.add(item.id));
 }

@@ -5,8 +5,15 @@ export interface Conversation {
   updated_at: string;
 }
 
+/** A sidebar entry; a search answer also carries its best match. */
+export interface ConversationListItem extends Conversation {
+  message_id?: number | null;
+  /** HTML-escaped text around the match, the matched words in <mark>. */
+  snippet?: string | null;
+}
+
 export interface ConversationPage {
-  items: Conversation[];
+  items: ConversationListItem[];
   total: number;
 }
 

@@ -6,3 +6,11 @@ export interface UploadedFile {
   size: number;
   created_at: string;
 }
+
+/** A file as a sent message lists it (no date: it was sent with the message). */
+export interface SentFile {
+  id: number;
+  name: string;
+  mime_type: string;
+  size: number;
+}

@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useState, type DragEvent, type ReactNode } from "react";
+import { useCallback, useEffect, useRef, useState, type DragEvent, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
-import { useNavigate } from "react-router";
+import { useNavigate, useSearchParams } from "react-router";
 import { displayTitle, ExportMenu, useConversation, useRefreshConversations } from "../../conversations";
 import { formatDateTime } from "../../../lib/format";
 import { ShareButton } from "../../shares";
@@ -59,10 +59,23 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   const attachments = useAttachments();
   const [dropping, setDropping] = useState(false);
 
-  // attachmentIds are the composer's uploaded files; the chat request does not carry them yet.
+  // `?m=<message id>` (a search hit): page back until that message is loaded, then the list shows it.
+  const [params] = useSearchParams();
+  const focusId = Number(params.get("m")) || null;
+  const requestedBefore = useRef<number | null>(null);
+  const { messages, hasMore, loading } = chat;
+  useEffect(() => {
+    if (focusId === null || loading || !hasMore || messages.some((message) => message.id === focusId)) return;
+    const oldest = messages.find((message) => message.id > 0);
+    if (!oldest || oldest.id < focusId || requestedBefore.current === oldest.id) return;
+    requestedBefore.current = oldest.id;
+    void loadOlder();
+  }, [focusId, loading, hasMore, messages, loadOlder]);
+
+  // attachmentIds are the composer's uploaded files: they stay there until the server takes them.
   async function send(text: string, attachmentIds: number[]) {
     setDraft("");
-    const accepted = await chat.send(text);
+    const accepted = await chat.send(text, attachmentIds);
     // The server never took it: put the text back so nothing the person typed is lost.
     if (!accepted) setDraft((current) => (current === "" ? text : current));
     else if (attachmentIds.length > 0) attachments.clear();
@@ -96,8 +109,9 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
       void chat.edit(action.editOf, action.text);
     } else if (action.type === "send") {
       if (draft === action.text) setDraft("");
-      void chat.send(action.text).then((accepted) => {
+      void chat.send(action.text, action.attachmentIds).then((accepted) => {
         if (!accepted) setDraft((current) => (current === "" ? action.text : current));
+        else if (action.attachmentIds?.length) attachments.clear();
       });
     } else {
       void chat.regenerate(action.messageId);
@@ -160,6 +174,7 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
           onRegenerate={onRegenerate}
           onEdit={onEdit}
           onSwitch={onSwitch}
+          focusId={focusId}
         >
           {chat.error && <ErrorNotice error={chat.error} onRetry={() => retryLast()} onDismiss={chat.dismissError} />}
         </MessageList>

@@ -22,7 +22,9 @@ export function Composer({ value, onChange, onSend, onStop, streaming, attachmen
   const textarea = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
   const uploading = attachments?.uploading ?? false;
-  const canSend = !streaming && !uploading && value.trim() !== "";
+  // A message may be only its files.
+  const hasFiles = (attachments?.readyIds.length ?? 0) > 0;
+  const canSend = !streaming && !uploading && (value.trim() !== "" || hasFiles);
 
   useLayoutEffect(() => {
     const element = textarea.current;

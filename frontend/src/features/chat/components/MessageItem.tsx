@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { CopyButton } from "../../../components/CopyButton";
 import { PencilIcon, RefreshIcon } from "../../../components/icons";
 import { formatTime } from "../../../lib/format";
+import { MessageAttachments } from "../../uploads";
 import type { Message } from "../types";
 import { LazyMarkdown as Markdown } from "./LazyMarkdown";
 import { SiblingSwitcher } from "./SiblingSwitcher";
@@ -14,6 +15,8 @@ interface MessageItemProps {
   // aria-busy), so a stream starting or ending renders no message but the streaming one.
   canRegenerate: boolean;
   canEdit: boolean;
+  /** The message a search opened the conversation at. */
+  highlighted?: boolean;
   /** Called with this message's id: answers its question again as a new version. */
   onRegenerate: (messageId: number) => void;
   /** Called with this message's id and the new text: sends it as a new version (false: not now). */
@@ -30,6 +33,7 @@ export const MessageItem = memo(function MessageItem({
   streaming,
   canRegenerate,
   canEdit,
+  highlighted = false,
   onRegenerate,
   onEdit,
   onSwitch,
@@ -48,10 +52,11 @@ export const MessageItem = memo(function MessageItem({
 
   return (
     <article
-      className={`message ${message.role}${message.status === "incomplete" ? " incomplete" : ""}`}
+      className={`message ${message.role}${message.status === "incomplete" ? " incomplete" : ""}${highlighted ? " highlighted" : ""}`}
+      data-message-id={message.id}
+      aria-current={highlighted ? "true" : undefined}
       aria-label={isUser ? t("chat.you") : t("chat.assistant")}
       data-testid={`message-${message.role}`}
-      data-message-id={message.id}
     >
       <header className="message-meta">
         <span className="message-author">{isUser ? t("chat.you") : t("chat.assistant")}</span>
@@ -59,6 +64,7 @@ export const MessageItem = memo(function MessageItem({
           <time dateTime={message.created_at}>{formatTime(message.created_at, i18n.language)}</time>
         )}
       </header>
+      <MessageAttachments files={message.attachments} />
       {editing ? (
         <form className="edit-form" onSubmit={submitEdit}>
           <label className="visually-hidden" htmlFor={`edit-${message.id}`}>

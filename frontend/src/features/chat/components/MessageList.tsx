@@ -17,6 +17,8 @@ interface MessageListProps {
   /** False when it could not start (a reply is streaming): the editor stays open. */
   onEdit: (messageId: number, text: string) => boolean;
   onSwitch: (fromId: number, toId: number) => void;
+  /** Scroll to this message and mark it (a search hit), once it is loaded. */
+  focusId?: number | null;
   children?: React.ReactNode;
 }
 
@@ -33,6 +35,7 @@ export function MessageList({
   onRegenerate,
   onEdit,
   onSwitch,
+  focusId = null,
   children,
 }: MessageListProps) {
   const { t } = useTranslation();
@@ -41,6 +44,9 @@ export function MessageList({
   const stickToBottom = useRef(true);
   // Where the first message was on screen when older ones were asked for: it stays there.
   const olderAnchor = useRef<{ id: number; top: number } | null>(null);
+  const focusedId = useRef<number | null>(null);
+  // Until the person scrolls, the focused message stays in view while content above it grows.
+  const holdFocus = useRef(false);
   const [showJump, setShowJump] = useState(false);
 
   // Follow the stream unless the person scrolled up to read.
@@ -57,12 +63,28 @@ export function MessageList({
     if (stickToBottom.current) element.scrollTop = element.scrollHeight;
   }, [messages, children]);
 
+  useLayoutEffect(() => {
+    if (focusId === null || focusedId.current === focusId) return;
+    const target = list.current?.querySelector<HTMLElement>(`[data-message-id="${focusId}"]`);
+    if (!target) return;
+    focusedId.current = focusId;
+    stickToBottom.current = false;
+    holdFocus.current = true;
+    target.scrollIntoView({ block: "center" });
+    setShowJump(true);
+  }, [focusId, messages]);
+
   // Content also grows on its own (Markdown and highlighting load lazily): keep the bottom in view.
   useEffect(() => {
     const element = scroller.current;
     if (!element || !list.current || typeof ResizeObserver === "undefined") return;
     const observer = new ResizeObserver(() => {
       if (stickToBottom.current) element.scrollTop = element.scrollHeight;
+      else if (holdFocus.current && focusedId.current !== null) {
+        list.current
+          ?.querySelector<HTMLElement>(`[data-message-id="${focusedId.current}"]`)
+          ?.scrollIntoView({ block: "center" });
+      }
     });
     observer.observe(list.current);
     return () => observer.disconnect();
@@ -71,6 +93,7 @@ export function MessageList({
   useEffect(() => {
     if (!streaming) return;
     stickToBottom.current = true;
+    holdFocus.current = false;
     const element = scroller.current;
     if (element) element.scrollTop = element.scrollHeight;
   }, [streaming]);
@@ -86,6 +109,7 @@ export function MessageList({
   // Wheel, touch and keys say "I am reading above" at once, before the next token can scroll.
   function leaveBottom() {
     stickToBottom.current = false;
+    holdFocus.current = false;
   }
 
   function loadOlder() {
@@ -98,6 +122,7 @@ export function MessageList({
     const element = scroller.current;
     if (!element) return;
     stickToBottom.current = true;
+    holdFocus.current = false;
     element.scrollTop = element.scrollHeight;
     setShowJump(false);
   }
@@ -146,6 +171,7 @@ export function MessageList({
             streaming={streaming && message.id === PENDING_ASSISTANT_ID}
             canEdit={message.id > 0 && message.role === "user"}
             canRegenerate={message.id > 0 && message.role === "assistant"}
+            highlighted={message.id === focusId}
             onRegenerate={onRegenerate}
             onEdit={onEdit}
             onSwitch={onSwitch}

@@ -35,6 +35,31 @@ function renderChat() {
 afterEach(() => vi.unstubAllGlobals());
 
 describe("useChat", () => {
+  it("sends the attached files' ids, and only-files messages", async () => {
+    const fetchMock = mockFetch(
+      sse([
+        ["start", { conversation_id: 7, user_message: { ...message(1, "user", ""), attachments: [{ id: 4, name: "a.pdf", mime_type: "application/pdf", size: 9 }] } }],
+        ["done", { assistant_message: message(2, "assistant", "Read it") }],
+      ]),
+    );
+    const { result } = renderChat();
+    await act(async () => {
+      await result.current.send("", [4]);
+    });
+    const body = JSON.parse(String(fetchMock.mock.calls[0]?.[1]?.body)) as Record<string, unknown>;
+    expect(body).toEqual({ message: "", attachment_ids: [4] });
+    expect(result.current.messages[0]?.attachments?.map((file) => file.name)).toEqual(["a.pdf"]);
+  });
+
+  it("sends no attachment_ids without files", async () => {
+    const fetchMock = mockFetch(sse([["start", { conversation_id: 7, user_message: message(1, "user", "Hi") }]]));
+    const { result } = renderChat();
+    await act(async () => {
+      await result.current.send("Hi");
+    });
+    expect(JSON.parse(String(fetchMock.mock.calls[0]?.[1]?.body))).toEqual({ message: "Hi" });
+  });
+
   it("streams tokens into the reply, then keeps the saved messages and the new title", async () => {
     mockFetch(
       sse([

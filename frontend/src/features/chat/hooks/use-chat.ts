@@ -190,19 +190,25 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
     [],
   );
 
+  /** Sends a message with the ids of its uploaded files (a message may be only files). */
   const send = useCallback(
-    (text: string): Promise<boolean> => {
+    (text: string, attachmentIds: number[] = []): Promise<boolean> => {
       const id = loadedIdRef.current ?? null;
       // The reply on screen is the parent, even if another tab moved the active branch meanwhile;
       // a reply not saved yet (no id) leaves it to the server's active leaf.
       const last = messagesRef.current[messagesRef.current.length - 1];
       const parent = last && last.id > 0 && last.role === "assistant" ? { parent_id: last.id } : {};
       dispatch({ type: "sent", text, conversationId: id ?? 0, now: new Date().toISOString() });
-      return runStream(
-        (signal, onEvent) =>
-          streamChat(id === null ? { message: text } : { conversation_id: id, message: text, ...parent }, signal, onEvent),
-        { type: "send", text },
-      );
+      const request = {
+        ...(id === null ? {} : { conversation_id: id, ...parent }),
+        message: text,
+        ...(attachmentIds.length > 0 ? { attachment_ids: attachmentIds } : {}),
+      };
+      return runStream((signal, onEvent) => streamChat(request, signal, onEvent), {
+        type: "send",
+        text,
+        ...(attachmentIds.length > 0 ? { attachmentIds } : {}),
+      });
     },
     [runStream],
   );

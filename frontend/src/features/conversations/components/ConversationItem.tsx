@@ -2,11 +2,12 @@ import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { NavLink } from "react-router";
 import { PencilIcon, TrashIcon } from "../../../components/icons";
+import { Snippet } from "../../../components/Snippet";
 import { displayTitle } from "../display-title";
-import type { Conversation } from "../types";
+import type { ConversationListItem } from "../types";
 
 interface ConversationItemProps {
-  conversation: Conversation;
+  conversation: ConversationListItem;
   onOpen: () => void;
   onRename: (title: string) => Promise<unknown>;
   onDelete: () => void;
@@ -53,8 +54,14 @@ export function ConversationItem({ conversation, onOpen, onRename, onDelete }: C
 
   return (
     <li className="conversation-item">
-      <NavLink to={`/c/${conversation.id}`} onClick={onOpen} className="conversation-link" title={shown}>
-        {shown}
+      <NavLink
+        to={conversation.message_id ? `/c/${conversation.id}?m=${conversation.message_id}` : `/c/${conversation.id}`}
+        onClick={onOpen}
+        className="conversation-link"
+        title={shown}
+      >
+        <span className="conversation-title">{shown}</span>
+        {conversation.snippet && <Snippet snippet={conversation.snippet} className="snippet conversation-snippet" />}
       </NavLink>
       <div className="conversation-actions">
         <button

@@ -1,22 +1,14 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useMatch, useNavigate } from "react-router";
 import { ConfirmDialog } from "../../../components/ConfirmDialog";
 import { PlusIcon } from "../../../components/icons";
+import { useDebounced } from "../../../lib/use-debounced";
 import { groupByDate } from "../date-groups";
 import { displayTitle } from "../display-title";
 import { flattenPages, useConversationList, useDeleteConversation, useRenameConversation } from "../hooks";
 import type { Conversation } from "../types";
 import { ConversationItem } from "./ConversationItem";
-
-function useDebounced<T>(value: T, delayMs: number): T {
-  const [debounced, setDebounced] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), delayMs);
-    return () => clearTimeout(timer);
-  }, [value, delayMs]);
-  return debounced;
-}
 
 export function ConversationSidebar({ onNavigate }: { onNavigate: () => void }) {
   const { t } = useTranslation();
@@ -38,7 +30,9 @@ export function ConversationSidebar({ onNavigate }: { onNavigate: () => void }) 
     if (id === activeId) navigate("/", { replace: true });
   }
 
-  const groups = groupByDate(flattenPages(list.data?.pages));
+  const items = flattenPages(list.data?.pages);
+  // A search answer is ranked by relevance: shown as one list, not by date.
+  const groups = query.trim() ? (items.length ? [{ group: "results" as const, items }] : []) : groupByDate(items);
   return (
     <nav className="conversation-nav" aria-label={t("conversations.navLabel")}>
       <Link to="/" className="button primary new-chat" onClick={onNavigate}>
@@ -67,7 +61,9 @@ export function ConversationSidebar({ onNavigate }: { onNavigate: () => void }) 
         )}
         {groups.map(({ group, items }) => (
           <section key={group} className="conversation-group" aria-labelledby={`group-${group}`}>
-            <h2 id={`group-${group}`}>{t(`conversations.groups.${group}`)}</h2>
+            <h2 id={`group-${group}`}>
+              {group === "results" ? t("conversations.results") : t(`conversations.groups.${group}`)}
+            </h2>
             <ul>
               {items.map((conversation) => (
                 <ConversationItem

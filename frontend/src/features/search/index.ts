@@ -1,0 +1,1 @@
+export { SearchDialog, messageLink } from "./components/SearchDialog";
