@@ -126,6 +126,9 @@ class ChatService:
             files = await read_files(self.storage, uploads) if uploads else ()
             # The active leaf is set when the reply is saved; until then the newest message is the leaf.
             return PreparedTurn(conversation_id, message, [ChatTurn("user", text, files)], needs_title=True)
+        if parent_given and parent_id is not None and parent_id == conversation.active_message_id:
+            # The leaf on screen is the active one (what the web app sends): the usual turn, no extra read.
+            parent_given = False
         if parent_given:
             if parent_id is not None and (await owned_message(session, conversation, parent_id)).role != "assistant":
                 raise NotAnAnswer()

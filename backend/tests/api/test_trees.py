@@ -268,3 +268,28 @@ async def test_the_database_refuses_a_parent_in_another_conversation(app: Any, a
                 ),
                 {"c": two["conversation_id"], "p": one["assistant_message"]["id"]},
             )
+
+
+async def test_a_parent_that_is_the_active_leaf_is_the_usual_turn(api: Api, app: Any, alice: dict[str, str]) -> None:
+    """The web app always names the reply on screen as the parent: that costs no ownership read."""
+    from sqlalchemy import event
+
+    conversation_id, turns = await three_turns(api, alice)
+    leaf = turns[2]["assistant_message"]["id"]
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = app.state.context.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        turn = await chat(api, alice, "q4", conversation_id=conversation_id, parent_id=leaf)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert turn["user_message"]["parent_id"] == leaf
+    assert turn["user_message"]["siblings"] == {"ids": [turn["user_message"]["id"]], "index": 0}
+    # No lookup of the parent message by id: only the chat's own writes and the history walk.
+    lookups = [s for s in statements if "WHERE messages.id =" in s and "RECURSIVE" not in s]
+    assert not lookups, lookups
+    assert texts(await path(api, alice, conversation_id))[-2:] == ["q4", "q4"]
