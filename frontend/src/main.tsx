@@ -3,16 +3,21 @@ import { createRoot } from "react-dom/client";
 import { RouterProvider } from "react-router";
 import { AppProviders } from "./app/providers";
 import { router } from "./app/router";
-import "./lib/i18n";
+import { ready } from "./lib/i18n";
 import "./app/styles.css";
 
 const root = document.getElementById("root");
 if (!root) throw new Error("#root is missing from index.html");
 
-createRoot(root).render(
-  <StrictMode>
-    <AppProviders>
-      <RouterProvider router={router} />
-    </AppProviders>
-  </StrictMode>,
+const start = root;
+// The first paint waits for the person's language (a small file when it is Portuguese); a failed
+// load still renders, in English.
+void ready.finally(() =>
+  createRoot(start).render(
+    <StrictMode>
+      <AppProviders>
+        <RouterProvider router={router} />
+      </AppProviders>
+    </StrictMode>,
+  ),
 );

@@ -1,7 +1,6 @@
-import i18n from "i18next";
+import i18n, { type BackendModule, type ResourceKey } from "i18next";
 import { initReactI18next } from "react-i18next";
 import en from "../locales/en.json";
-import ptBR from "../locales/pt-BR.json";
 
 export const LANGUAGES = ["pt-BR", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -32,8 +31,23 @@ i18n.on("languageChanged", (language) => {
   if (typeof document !== "undefined") document.documentElement.lang = language;
 });
 
-void i18n.use(initReactI18next).init({
-  resources: { en: { translation: en }, "pt-BR": { translation: ptBR } },
+// English is bundled (the fallback); Portuguese is its own small file, fetched when it is the language
+// (keeps ~3 kB out of the initial JavaScript). `ready` resolves once the start language is loaded.
+const lazyLocales: BackendModule = {
+  type: "backend",
+  init: () => undefined,
+  read: (language, _namespace, done) => {
+    if (language !== "pt-BR") return done(null, {});
+    import("../locales/pt-BR.json").then(
+      (module) => done(null, module.default as ResourceKey),
+      (error: unknown) => done(error instanceof Error ? error.message : "pt-BR failed to load", null),
+    );
+  },
+};
+
+export const ready = i18n.use(lazyLocales).use(initReactI18next).init({
+  resources: { en: { translation: en } },
+  partialBundledLanguages: true,
   lng: detectLanguage(storedLanguage(), typeof navigator === "undefined" ? [] : navigator.languages ?? [navigator.language]),
   fallbackLng: "en",
   interpolation: { escapeValue: false }, // React escapes
