@@ -89,10 +89,6 @@ class ChatService:
                 retry_after=seconds_to_reset(),
             )
 
-    async def messages_used_today(self, session: AsyncSession, user: User) -> int:
-        """Turns since midnight UTC: messages, edits and regenerates in the web app, completions through /v1."""
-        return await messages_sent_today(session, user.id)
-
     async def prepare_message(
         self,
         session: AsyncSession,

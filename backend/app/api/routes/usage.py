@@ -15,7 +15,7 @@ router = APIRouter(prefix="/usage", tags=["auth"])
 async def my_usage(user: CurrentUser, context: ContextDep, session: SessionDep) -> UsageOut:
     """Messages sent today (UTC, /v1 completions included) and the daily limit (null when the server sets none)."""
     return UsageOut(
-        daily_messages_used=await context.chat.messages_used_today(session, user),
+        daily_messages_used=await usage.messages_sent_today(session, user.id),
         daily_message_limit=context.settings.user_daily_messages or None,
         resets_at=usage.next_reset(),
     )
