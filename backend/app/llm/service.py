@@ -117,8 +117,6 @@ class LLMService:
                     with stall:
                         chunk = await anext(stream)
                 except StopAsyncIteration:
-                    if usage is not None:
-                        _fill_usage(usage, reported, prompt, completion_chars)
                     return
                 if usage is not None and _cut_by_length(chunk):
                     usage.hit_max_tokens = True
@@ -126,6 +124,8 @@ class LLMService:
                 if counts:  # LangChain reports per-chunk deltas (summed when chunks are added)
                     reported.prompt_tokens += int(counts.get("input_tokens", 0))
                     reported.completion_tokens += int(counts.get("output_tokens", 0))
+                    details = counts.get("output_token_details") or {}
+                    reported.reasoning_tokens += int(details.get("reasoning", 0) or 0)
                 text = chunk_text(chunk)
                 if text:
                     completion_chars += len(text)
@@ -139,6 +139,8 @@ class LLMService:
             raise translate_error(exc, self.provider) from exc
         finally:
             stall.close()
+            if usage is not None:  # also for a reply cut short: the tokens were spent
+                _fill_usage(usage, reported, prompt, completion_chars)
             # Shielded: when the request is cancelled (the client left), the model must still stop.
             with anyio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
                 await _close(stream)
@@ -206,9 +208,10 @@ def _cut_by_length(chunk: Any) -> bool:
 
 def _fill_usage(usage: TokenUsage, reported: TokenUsage, prompt: list[BaseMessage], completion_chars: int) -> None:
     if reported.prompt_tokens or reported.completion_tokens:
-        usage.prompt_tokens, usage.completion_tokens, usage.estimated = (
+        usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens, usage.estimated = (
             reported.prompt_tokens,
             reported.completion_tokens,
+            reported.reasoning_tokens,
             False,
         )
         return

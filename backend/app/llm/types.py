@@ -51,7 +51,8 @@ class TokenUsage:
     """Filled in by `stream_reply`: the provider's counts when it reports them, else an estimate."""
 
     prompt_tokens: int = 0
-    completion_tokens: int = 0
+    completion_tokens: int = 0  # includes the reasoning tokens, when the model thought
+    reasoning_tokens: int = 0
     estimated: bool = True
     hit_max_tokens: bool = False  # the provider said the reply was cut by `max_tokens`
 

@@ -101,6 +101,17 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, server_default=func.current_timestamp(), nullable=False
     )
+    # Reply metadata (migration 0009), set on assistant messages only: the model that wrote it,
+    # its token counts (the provider's, or an estimate when `tokens_estimated`), the thought
+    # summary kept apart from `content` (never sent back to the model), and search grounding.
+    model: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    input_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reasoning_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tokens_estimated: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    reasoning: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reasoning_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    grounding: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     @property
     def siblings(self) -> Siblings:

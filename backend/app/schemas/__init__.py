@@ -131,6 +131,14 @@ class MessageOut(OrmModel):
     created_at: datetime
     siblings: SiblingsOut
     attachments: list[AttachmentOut] = []  # in the order they were sent; only user messages have any
+    # Assistant messages: the model that wrote the reply and what it cost (null on user messages
+    # and on replies stored before these were recorded); `tokens_estimated` when the provider gave
+    # no counts and they were approximated (~4 characters a token).
+    model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    tokens_estimated: bool | None = None
 
 
 class TreeNodeOut(OrmModel):

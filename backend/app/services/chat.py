@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.llm import LLMError, LLMInternalError, LLMService
-from app.llm.types import ChatTurn
+from app.llm.types import ChatTurn, TokenUsage
 from app.models import DEFAULT_TITLE, Conversation, Message, Siblings, User, utcnow
 from app.services.admissions import Admissions
 from app.services.attachments import attach, claim_uploads, copy_attachments, history_with_files, read_files
@@ -206,9 +206,22 @@ class ChatService:
         )
 
     # -- after the model ----------------------------------------------------------------------
-    async def save_reply(self, turn: PreparedTurn, text: str, status: str) -> Message | None:
+    def reply_metadata(self, usage: TokenUsage) -> dict[str, Any]:
+        """The columns a reply carries besides its text: who wrote it and what it cost."""
+        return {
+            "model": self.llm.model_name,
+            "input_tokens": usage.prompt_tokens,
+            "output_tokens": usage.completion_tokens,
+            "reasoning_tokens": usage.reasoning_tokens or None,
+            "tokens_estimated": usage.estimated,
+        }
+
+    async def save_reply(
+        self, turn: PreparedTurn, text: str, status: str, usage: TokenUsage | None = None
+    ) -> Message | None:
         """Store the reply under its question; it becomes the active leaf unless the person moved on."""
         question = turn.user_message
+        metadata = self.reply_metadata(usage) if usage is not None else None
         async with self.sessionmaker() as session:
             now = utcnow()
             if not text:
@@ -217,7 +230,9 @@ class ChatService:
                     await touch_conversation(session, turn.conversation_id, now, active_id=leaf, if_active=question.id)
                     await session.commit()
                 return None
-            reply = await insert_message(session, turn.conversation_id, "assistant", text, status, now, question.id)
+            reply = await insert_message(
+                session, turn.conversation_id, "assistant", text, status, now, question.id, metadata
+            )
             await touch_conversation(session, turn.conversation_id, now, active_id=reply.id, if_active=question.id)
             await session.commit()
         reply.siblings = Siblings.of(reply.id, (*turn.reply_siblings, reply.id))
@@ -250,17 +265,18 @@ class ChatService:
     async def reply(self, turn: PreparedTurn) -> Message:
         """Answer at once (POST /api/chat). On a model error the partial reply (if any) is kept."""
         parts: list[str] = []
+        usage = TokenUsage()
         try:
-            async for delta in self.llm.stream_reply(turn.history):
+            async for delta in self.llm.stream_reply(turn.history, usage=usage):
                 parts.append(delta)
                 if self.stopping.is_set():
                     raise ServerStopping(STOPPED_MID_REPLY)
                 await self.admissions.wait_turn()  # as in stream(): requests being admitted go first
         except AppError:
-            await self.save_reply(turn, "".join(parts), "incomplete")
+            await self.save_reply(turn, "".join(parts), "incomplete", usage)
             raise
         text = "".join(parts)
-        reply = await self.save_reply(turn, text, "complete")
+        reply = await self.save_reply(turn, text, "complete", usage)
         if reply is None:  # the model answered nothing at all
             raise LLMError("The AI model returned an empty answer. Please try again.")
         self.start_title(turn, text)
@@ -273,8 +289,9 @@ class ChatService:
         error: AppError | None = None
         saved: Message | None = None
         finished = False
+        usage = TokenUsage()
         try:
-            async with contextlib.aclosing(self.llm.stream_reply(turn.history)) as deltas:
+            async with contextlib.aclosing(self.llm.stream_reply(turn.history, usage=usage)) as deltas:
                 async for delta in deltas:
                     if self.stopping.is_set():
                         raise ServerStopping(STOPPED_MID_REPLY)
@@ -293,7 +310,7 @@ class ChatService:
             # partial text must reach the database even while this task is being cancelled.
             status = "complete" if finished else "incomplete"
             with anyio.CancelScope(shield=True):
-                saved = await self.save_reply(turn, "".join(parts), status)
+                saved = await self.save_reply(turn, "".join(parts), status, usage)
         if error is not None:
             yield TurnFailed(error, saved)
             return

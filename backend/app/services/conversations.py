@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -116,8 +116,12 @@ async def insert_message(
     status: str,
     when: datetime,
     parent_id: int | None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> Message:
-    """Store one message under `parent_id` (already committed); a plain copy, not tracked by the session."""
+    """Store one message under `parent_id` (already committed); a plain copy, not tracked by the session.
+
+    `metadata`: a reply's other columns (model, token counts, reasoning, grounding).
+    """
     values = {
         "conversation_id": conversation_id,
         "parent_id": parent_id,
@@ -125,6 +129,7 @@ async def insert_message(
         "content": content,
         "status": status,
         "created_at": when,
+        **(metadata or {}),
     }
     message_id = (await session.execute(_INSERT_MESSAGE, values)).scalar_one()
     return Message(id=message_id, **values)

@@ -73,9 +73,20 @@ async def test_stream_sends_start_tokens_done_and_title(api: Api, app: Any, alic
     start, done, title = events[0][1], events[-2][1], events[-1][1]
     streamed = "".join(data["text"] for name, data in events if name == "token")
     assert done["assistant_message"]["content"] == streamed
+    reply = done["assistant_message"]
+    # The fake model reports no counts: estimated from the text (~4 characters a token).
+    assert (reply["model"], reply["tokens_estimated"]) == ("fake", True)
+    assert reply["output_tokens"] == -(-len(streamed) // 4)
+    assert reply["input_tokens"] > 0
     assert title == {"conversation_id": start["conversation_id"], "title": "Como funciona a fotossíntese?"}
     conversation = (await api.client.get(f"/api/conversations/{start['conversation_id']}", headers=alice)).json()
     assert conversation["title"] == "Como funciona a fotossíntese?"
+    page = (await api.client.get(f"/api/conversations/{start['conversation_id']}/messages", headers=alice)).json()
+    question, stored = page["items"]
+    assert question["model"] is None and question["output_tokens"] is None
+    assert {key: stored[key] for key in ("model", "input_tokens", "output_tokens", "tokens_estimated")} == {
+        key: reply[key] for key in ("model", "input_tokens", "output_tokens", "tokens_estimated")
+    }
 
 
 async def test_title_is_only_set_on_the_first_exchange_and_keeps_a_manual_name(api: Api, alice: dict[str, str]) -> None:
