@@ -87,8 +87,13 @@ test("each conversation keeps its own draft", async ({ page }) => {
   await signUp(page);
   const nav = page.getByRole("navigation", { name: "Conversations" });
   await sendAndWait(page, "First topic");
+  // Until its title arrives, the conversation is itself a "New chat" link (slow under load).
+  await expect(nav.getByRole("link", { name: "First topic" })).toBeVisible();
   await nav.getByRole("link", { name: "New chat" }).click();
+  // The empty chat is on screen: sendAndWait counts the replies from here, not the first topic's.
+  await expect(page.getByRole("heading", { name: "How can I help?" })).toBeVisible();
   await sendAndWait(page, "Second topic");
+  await expect(nav.getByRole("link", { name: "Second topic" })).toBeVisible();
   await composer(page).fill("half-written thought about the second topic");
   await nav.getByRole("link", { name: "First topic" }).click();
   await expect(page.getByRole("heading", { name: "First topic" })).toBeVisible();
