@@ -52,6 +52,35 @@ test("the search dialog opens a conversation at the message found, older pages l
   await expect(page.getByText("later note number 149")).toHaveCount(1);
 });
 
+test("a hit on another branch opens that branch", async ({ page }) => {
+  await signUp(page);
+  await sendAndWait(page, "Do wombats dig burrows?");
+  await sendAndWait(page, "And how deep are they?");
+  // Edit the first question: the wombat question and its follow-up are now on the other branch.
+  const first = page.getByTestId("message-user").first();
+  await first.getByRole("button", { name: "Edit and resend" }).click();
+  const editor = page.getByRole("textbox", { name: "Edit your message" });
+  await editor.fill("Do badgers dig setts?");
+  await editor.press("Enter");
+  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0, { timeout: 20_000 });
+  await expect(page.getByTestId("message-user")).toHaveCount(1);
+
+  await page.keyboard.press("Control+k");
+  const dialog = page.getByRole("dialog", { name: "Search messages" });
+  await dialog.getByRole("combobox", { name: "Search every message" }).fill("deep");
+  await dialog.getByRole("option").filter({ hasText: "You" }).first().click();
+
+  const found = page.locator("article.message.highlighted");
+  await expect(found).toContainText("And how deep are they?");
+  const questions = page.getByTestId("message-user");
+  await expect(questions).toHaveCount(2);
+  await expect(questions.first()).toContainText("Do wombats dig burrows?");
+  // The branch is the active one now, for every browser: a reload shows it too.
+  await page.goto(new URL(page.url()).pathname);
+  await expect(questions).toHaveCount(2);
+  await expect(questions.last()).toContainText("And how deep are they?");
+});
+
 test("the sidebar search shows where each conversation matched", async ({ page }) => {
   await signUp(page);
   await sendAndWait(page, "Ideas for a <b>capybara</b> party & cake");

@@ -60,17 +60,27 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   const [dropping, setDropping] = useState(false);
 
   // `?m=<message id>` (a search hit): page back until that message is loaded, then the list shows it.
+  // A hit on another branch (newer than the oldest message loaded, or not found back to the first
+  // message) switches to that branch once, then pages back the same way.
   const [params] = useSearchParams();
   const focusId = Number(params.get("m")) || null;
   const requestedBefore = useRef<number | null>(null);
-  const { messages, hasMore, loading } = chat;
+  const branchShown = useRef<number | null>(null);
+  const { messages, hasMore, loading, showBranchOf } = chat;
   useEffect(() => {
-    if (focusId === null || loading || !hasMore || messages.some((message) => message.id === focusId)) return;
+    if (focusId === null || loading || messages.some((message) => message.id === focusId)) return;
     const oldest = messages.find((message) => message.id > 0);
-    if (!oldest || oldest.id < focusId || requestedBefore.current === oldest.id) return;
+    if (!oldest) return;
+    if (!hasMore || oldest.id < focusId) {
+      if (branchShown.current === focusId) return;
+      branchShown.current = focusId;
+      void showBranchOf(focusId);
+      return;
+    }
+    if (requestedBefore.current === oldest.id) return;
     requestedBefore.current = oldest.id;
     void loadOlder();
-  }, [focusId, loading, hasMore, messages, loadOlder]);
+  }, [focusId, loading, hasMore, messages, loadOlder, showBranchOf]);
 
   // attachmentIds are the composer's uploaded files: they stay there until the server takes them.
   async function send(text: string, attachmentIds: number[]) {

@@ -269,10 +269,25 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
     return request.then(show, () => listMessages(id).then(show, () => undefined));
   }, []);
 
+  /** Show the branch through `messageId` (a search hit off the active path): its newest leaf. */
+  const showBranchOf = useCallback((messageId: number): Promise<void> => {
+    const id = loadedIdRef.current;
+    if (!id || abortRef.current) return Promise.resolve();
+    const count = ++switchCountRef.current;
+    const request = switchQueueRef.current.then(() => setActiveMessage(id, messageId));
+    switchQueueRef.current = request.catch(() => undefined);
+    return request.then(
+      (page) => {
+        if (count === switchCountRef.current && loadedIdRef.current === id) dispatch({ type: "pathLoaded", page });
+      },
+      () => undefined, // gone meanwhile: the path on screen stays
+    );
+  }, []);
+
   const stop = useCallback(() => abortRef.current?.abort(), []);
   /** True while an exchange runs: edits, regenerates and switches wait for it. */
   const isBusy = useCallback(() => abortRef.current !== null, []);
   const dismissError = useCallback(() => dispatch({ type: "errorDismissed" }), []);
 
-  return { ...state, send, edit, regenerate, switchBranch, stop, isBusy, loadOlder, dismissError };
+  return { ...state, send, edit, regenerate, switchBranch, showBranchOf, stop, isBusy, loadOlder, dismissError };
 }
