@@ -4,6 +4,7 @@ the chat service, LangChain's fake model with no delay), driven by a minimal ASG
     .venv/bin/python bench/profile_turn.py                      # CPU ms per turn (median of 5 rounds)
     .venv/bin/python bench/profile_turn.py --profile 30         # + cProfile's top functions
     .venv/bin/python bench/profile_turn.py --backend /tmp/base/backend   # another checkout's app
+    .venv/bin/python bench/profile_turn.py --burst 500 --rounds 3     # 500 at once: CPU and gc per request
 
 The ASGI caller is a few lines (no httpx), so nearly all the CPU measured is the app's; SQL
 statements per turn are counted on the engine. `--shape` picks what a turn is (see --help); with
@@ -31,6 +32,7 @@ from typing import Any
 
 DEFAULT_BACKEND = Path(__file__).resolve().parents[1] / "backend"
 MESSAGE = "Hello there, how are you today?"
+BURST_DELAY_S = 0.05  # the fake model's delay between tokens in --burst (bench/run.py's)
 SHAPES = {
     "own": "each turn continues its own conversation of one question and answer (made beforehand)",
     "new": "each turn starts a new conversation",
@@ -192,6 +194,13 @@ async def run(args: argparse.Namespace) -> None:
         if background:
             await asyncio.wait(set(background))
 
+    if args.burst:
+        for _ in range(args.burst):
+            await turn("setup")
+        await settle()
+        await burst(app, caller, token, [conversation for conversation, _ in own], args)
+        await lifespan.__aexit__(None, None, None)
+        return
     if args.shape == "own":
         for _ in range(args.warmup + args.turns * args.rounds + args.profile):
             await turn("setup")
@@ -239,6 +248,39 @@ async def run(args: argparse.Namespace) -> None:
     await lifespan.__aexit__(None, None, None)
 
 
+async def burst(app: Any, caller: Caller, token: str, conversations: list[int], args: argparse.Namespace) -> None:
+    """`--burst N`: N turns at once, each in its own conversation, the model at 50 ms a token (as
+    bench/run.py's burst, without HTTP): CPU per request and the garbage collector's share of it."""
+    app.state.context.llm.built_model.delay_s = BURST_DELAY_S
+    collections: list[float] = []
+    started_at = [0.0]
+
+    def watch(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started_at[0] = time.process_time()
+        else:
+            collections.append(time.process_time() - started_at[0])
+
+    gc.callbacks.append(watch)
+    print(f"gc thresholds {gc.get_threshold()}")
+    for i in range(args.rounds):
+        await asyncio.sleep(1.0)  # the last burst's replies are saved meanwhile
+        gc.collect()
+        collections.clear()
+        caller.admission_cpu.clear()
+        started, wall = time.process_time(), time.perf_counter()
+        payloads = [{"message": MESSAGE, "conversation_id": conversation} for conversation in conversations]
+        await asyncio.gather(*(caller.request("POST", "/api/chat/stream", p, token) for p in payloads))
+        cpu = time.process_time() - started
+        print(
+            f"burst {i + 1}: {len(conversations)} at once, CPU {cpu * 1000 / len(conversations):.2f} ms per request "
+            f"(wall {time.perf_counter() - wall:.1f} s), garbage collector {sum(collections) * 1000:.0f} ms CPU in "
+            f"{len(collections)} collections",
+            flush=True,
+        )
+    gc.callbacks.remove(watch)
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", default=str(DEFAULT_BACKEND), help="the backend folder whose app is measured")
@@ -250,6 +292,7 @@ def parse_args() -> argparse.Namespace:
         "--shape", choices=sorted(SHAPES), default="own", help="; ".join(f"{k}: {v}" for k, v in SHAPES.items())
     )
     parser.add_argument("--database-url", default="", help="default: SQLite in a temporary folder")
+    parser.add_argument("--burst", type=int, default=0, metavar="N", help="N turns at once, --rounds times")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile N more turns")
     parser.add_argument("--admission", action="store_true", help="profile only request -> first token")
     parser.add_argument("--sort", default="tottime")
