@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(32_000, ge=1)
     chat_rate_limit: str = "30/minute"
     user_daily_messages: int = Field(0, ge=0)  # 0 = no quota
+    user_daily_tokens: int = Field(0, ge=0)  # replies' and titles' tokens per UTC day; 0 = no quota
+    user_monthly_tokens: int = Field(0, ge=0)  # per calendar month (UTC); 0 = no quota
     chat_history_tokens: int = Field(6_000, ge=100)
     chat_history_max_messages: int = Field(200, ge=2)
     system_prompt: str = "You are Conversa, a helpful, concise assistant. Answer in the language the user writes in."

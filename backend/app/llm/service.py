@@ -148,14 +148,17 @@ class LLMService:
     async def complete(self, history: Sequence[ChatTurn]) -> str:
         return "".join([delta async for delta in self.stream_reply(history)])
 
-    async def generate_title(self, user_text: str, reply_text: str) -> str:
-        """A short title in the user's language; the first words of the message when the model fails."""
+    async def generate_title(self, user_text: str, reply_text: str, *, usage: TokenUsage | None = None) -> str:
+        """A short title in the user's language; the first words of the message when the model fails.
+
+        `usage`, when given, gets the tokens the title cost (none when no model was asked).
+        """
         fallback = fallback_title(user_text)
         if not self.llm_titles:
             return fallback
         from langchain_core.messages import HumanMessage, SystemMessage
 
-        messages = [
+        messages: list[BaseMessage] = [
             SystemMessage(TITLE_INSTRUCTION),
             HumanMessage(f"User: {user_text[:1000]}\n\nAssistant: {reply_text[:1000]}"),
         ]
@@ -165,7 +168,11 @@ class LLMService:
         except Exception as exc:  # a title is a nicety: any failure falls back
             logger.info("title generation failed provider=%s error=%s", self.provider, type(exc).__name__)
             return fallback
-        return clean_title(chunk_text(result)) or fallback
+        text = chunk_text(result)
+        if usage is not None:
+            reported = _reported_usage(result)
+            _fill_usage(usage, reported, messages, len(text))
+        return clean_title(text) or fallback
 
 
 def call_options(
@@ -204,6 +211,18 @@ def _cut_by_length(chunk: Any) -> bool:
     metadata = getattr(chunk, "response_metadata", None) or {}
     reason = metadata.get("finish_reason") or metadata.get("done_reason")
     return isinstance(reason, str) and reason in _LENGTH_REASONS
+
+
+def _reported_usage(message: Any) -> TokenUsage:
+    """The counts a whole (not streamed) answer carries, when the provider reported them."""
+    counts = getattr(message, "usage_metadata", None) or {}
+    details = counts.get("output_token_details") or {}
+    return TokenUsage(
+        int(counts.get("input_tokens", 0)),
+        int(counts.get("output_tokens", 0)),
+        int(details.get("reasoning", 0) or 0),
+        estimated=False,
+    )
 
 
 def _fill_usage(usage: TokenUsage, reported: TokenUsage, prompt: list[BaseMessage], completion_chars: int) -> None:

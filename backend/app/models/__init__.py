@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -87,6 +88,7 @@ class Message(Base):
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
         Index("ix_messages_parent_id", "parent_id"),
         Index("ix_messages_conversation_parent", "conversation_id", "parent_id"),
+        Index("ix_messages_created_at", "created_at"),  # the admin's usage report over a date range
         {"sqlite_autoincrement": True},
     )
 
@@ -142,6 +144,11 @@ class UsageDay(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     messages: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # turns: sent, edited, regenerated
+    # Tokens of the replies (migration 0012), and of title generation apart (both count for the token quota).
+    input_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    output_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    title_input_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    title_output_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,7 +242,12 @@ class AdminPasswordReset(StrictModel):
 class UsageOut(BaseModel):
     daily_messages_used: int
     daily_message_limit: int | None  # None: no quota on this server
-    resets_at: datetime
+    resets_at: datetime  # the daily counts (messages, tokens) start again then
+    tokens_today: int  # replies' and generated titles' tokens (input + output)
+    tokens_this_month: int
+    daily_token_limit: int | None
+    monthly_token_limit: int | None
+    month_resets_at: datetime
 
 
 # Share links
