@@ -151,6 +151,17 @@ class UsageDay(Base):
     title_output_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
 
 
+class AppSetting(Base):
+    """A setting changed at run time by an administrator (migration 0013); it overrides the environment."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_by: Mapped[str | None] = mapped_column(String(320), nullable=True)  # the admin's email
+
+
 @dataclass(frozen=True, slots=True)
 class Siblings:
     """Ids of every message with the same parent in the conversation, oldest first, and this one's index."""
@@ -240,6 +251,7 @@ class MessageAttachment(Base):
 __all__ = [
     "DEFAULT_TITLE",
     "ApiKey",
+    "AppSetting",
     "Base",
     "Conversation",
     "Message",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
@@ -237,6 +237,50 @@ class AdminUserCreate(StrictModel):
 
 class AdminPasswordReset(StrictModel):
     new_password: Password
+
+
+class AdminUserUpdate(StrictModel):
+    is_admin: bool
+
+
+Quota = Annotated[int, Field(ge=0, le=10**12)]
+
+
+class RuntimeSettingsIn(StrictModel):
+    """The settings to change; a field set to null goes back to the environment's value, one left out stays."""
+
+    allow_signup: bool | None = None
+    user_daily_messages: Quota | None = None
+    user_daily_tokens: Quota | None = None
+    user_monthly_tokens: Quota | None = None
+
+
+class RuntimeSettingsOut(BaseModel):
+    allow_signup: bool
+    user_daily_messages: int  # 0: no quota
+    user_daily_tokens: int
+    user_monthly_tokens: int
+    overridden: list[str]  # the keys set at run time (the others follow the environment)
+    environment: dict[str, bool | int]  # what the environment says, for each key
+
+
+class UsageRowOut(OrmModel):
+    key: str  # the day (YYYY-MM-DD), the user's email, or the model ("(titles)": title generation)
+    user_id: int | None
+    messages: int  # per day/user: turns; per model: replies
+    input_tokens: int
+    output_tokens: int
+    title_input_tokens: int
+    title_output_tokens: int
+    cost_usd: float | None  # from MODEL_PRICES; null when no price is known
+
+
+class UsageReportOut(BaseModel):
+    start: date
+    end: date
+    group: Literal["day", "user", "model"]
+    rows: list[UsageRowOut]
+    total: UsageRowOut
 
 
 class UsageOut(BaseModel):

@@ -28,6 +28,7 @@ from app.services.conversations import insert_conversation, insert_message, touc
 from app.services.errors import NothingToRegenerate, ServerStopping
 from app.services.events import ChatEvent, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
 from app.services.quotas import Quotas, check_quotas
+from app.services.runtime_settings import RuntimeSettings
 from app.services.storage import Storage, storage_for
 from app.services.tree import (
     MessageNotFound,
@@ -66,9 +67,12 @@ class ChatService:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # set on SIGTERM (app.core.shutdown)
     admissions: Admissions = field(init=False)
+    runtime: RuntimeSettings | None = None  # sign-up and quotas changed at run time (built when not given)
 
     def __post_init__(self) -> None:
         self.admissions = Admissions(max_pause_s=self.settings.admission_max_pause_ms / 1000)
+        if self.runtime is None:
+            self.runtime = RuntimeSettings(self.sessionmaker, self.settings)
 
     @property
     def storage(self) -> Storage:
@@ -82,7 +86,8 @@ class ChatService:
         self.llm.ensure_capacity()
 
     async def quotas(self) -> Quotas:
-        return Quotas.from_settings(self.settings)
+        assert self.runtime is not None
+        return (await self.runtime.current()).quotas
 
     async def check_quota(self, session: AsyncSession, user: User) -> None:
         await check_quotas(session, user.id, await self.quotas())
