@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty: SQLite at {data_dir}/chat.db
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
+    # GET /metrics (Prometheus) answers only with `Authorization: Bearer <this>`; unset: off (404, nothing collected).
+    metrics_token: SecretStr | None = None
 
     # Auth
     allow_signup: bool = True

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from app.core import metrics
 from app.core.config import Settings
 from app.core.stall import StallTimeout
 from app.llm.errors import LLMConfigError, LLMError, LLMRateLimited, LLMTimeout
@@ -111,12 +113,15 @@ class LLMService:
         stall = StallTimeout(timeout)
         reported = TokenUsage(estimated=False)
         completion_chars = 0
+        # Metrics (app.core.metrics): observed once when the generation ends; per token, only the first's time.
+        started, first_at, outcome, error_code = time.perf_counter(), None, "cancelled", None
         try:
             while True:
                 try:
                     with stall:
                         chunk = await anext(stream)
                 except StopAsyncIteration:
+                    outcome = "complete"
                     return
                 if usage is not None and _cut_by_length(chunk):
                     usage.hit_max_tokens = True
@@ -128,19 +133,36 @@ class LLMService:
                     reported.reasoning_tokens += int(details.get("reasoning", 0) or 0)
                 text = chunk_text(chunk)
                 if text:
+                    if first_at is None:
+                        first_at = time.perf_counter()
                     completion_chars += len(text)
                     yield text
-        except LLMError:
+        except LLMError as exc:
+            outcome, error_code = "error", exc.code
             raise
         except TimeoutError as exc:
             logger.warning("llm timeout provider=%s after=%ss", self.provider, timeout)
+            outcome, error_code = "error", LLMTimeout.code
             raise LLMTimeout() from exc
         except Exception as exc:
-            raise translate_error(exc, self.provider) from exc
+            error = translate_error(exc, self.provider)
+            outcome, error_code = "error", error.code
+            raise error from exc
         finally:
             stall.close()
             if usage is not None:  # also for a reply cut short: the tokens were spent
                 _fill_usage(usage, reported, prompt, completion_chars)
+            counted = usage if usage is not None else reported
+            metrics.observe_generation(
+                self.provider,
+                self.model_name,
+                started,
+                first_at,
+                outcome,
+                error_code,
+                counted.prompt_tokens,
+                counted.completion_tokens,
+            )
             # Shielded: when the request is cancelled (the client left), the model must still stop.
             with anyio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
                 await _close(stream)
@@ -172,6 +194,7 @@ class LLMService:
         if usage is not None:
             reported = _reported_usage(result)
             _fill_usage(usage, reported, messages, len(text))
+            metrics.count_tokens(self.model_name, usage.prompt_tokens, usage.completion_tokens, "title")
         return clean_title(text) or fallback
 
 
