@@ -243,13 +243,13 @@ class AdminUserUpdate(StrictModel):
     is_admin: bool
 
 
-Quota = Annotated[int, Field(ge=0, le=10**12)]
+Quota = Annotated[int, Field(ge=0, le=10**12, strict=True)]  # strict: "5" or 5.0 is a clear 422
 
 
 class RuntimeSettingsIn(StrictModel):
     """The settings to change; a field set to null goes back to the environment's value, one left out stays."""
 
-    allow_signup: bool | None = None
+    allow_signup: Annotated[bool, Field(strict=True)] | None = None
     user_daily_messages: Quota | None = None
     user_daily_tokens: Quota | None = None
     user_monthly_tokens: Quota | None = None

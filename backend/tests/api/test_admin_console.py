@@ -209,7 +209,7 @@ async def test_runtime_settings_override_the_environment_and_are_audited(
     assert back.json()["overridden"] == ["allow_signup"]
     assert back.json()["user_daily_messages"] == 0
     assert (await api.client.post("/api/chat", headers=bob, json={"message": "two"})).status_code == 200
-    for bad in ({"user_daily_tokens": -1}, {"unknown": 1}, {"allow_signup": "maybe"}):
+    for bad in ({"user_daily_tokens": -1}, {"user_daily_tokens": "5"}, {"unknown": 1}, {"allow_signup": "maybe"}):
         assert (await api.client.put("/api/admin/settings", headers=alice, json=bad)).status_code == 422
 
 
@@ -231,3 +231,9 @@ def test_cli_sets_admin_and_deletes_users(
     listing = capsys.readouterr().out.split("created\n")[-1]
     assert "root@example.com" in listing
     assert "erin@example.com" not in listing
+
+
+async def test_usage_dates_must_be_iso_days(api: Api, alice: dict[str, str]) -> None:
+    for params in ({"to": "0"}, {"from": "1700000000"}, {"to": "2026-1-5"}, {"from": "2026-02-30"}):
+        response = await api.client.get("/api/admin/usage", headers=alice, params=params)
+        assert response.status_code == 422, params

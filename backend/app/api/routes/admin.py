@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
+from pydantic import BeforeValidator
 
 from app.api.deps import AdminUser, ContextDep, SessionDep, StorageDep
 from app.models import User
@@ -24,6 +26,17 @@ from app.services.runtime_settings import RuntimeValues, from_environment
 from app.services.usage_report import MAX_DAYS, build_report, report_csv
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses={403: {}})
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_day(value: object) -> object:
+    """Only YYYY-MM-DD (pydantic alone would read `0` as a Unix time)."""
+    if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(iso_day)]
 
 
 async def get_target_user(user_id: Annotated[int, Path(ge=1, le=MAX_ID)], _: AdminUser, session: SessionDep) -> User:
@@ -110,8 +123,8 @@ async def usage_report(
     _: AdminUser,
     context: ContextDep,
     session: SessionDep,
-    start: Annotated[date | None, Query(alias="from", description="first UTC day (default: `to` - 29)")] = None,
-    end: Annotated[date | None, Query(alias="to", description="last UTC day, included (default: today)")] = None,
+    start: Annotated[Day | None, Query(alias="from", description="first UTC day (default: `to` - 29)")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="last UTC day, included (default: today)")] = None,
     group: Literal["day", "user", "model"] = "day",
     format: Annotated[Literal["json", "csv"] | None, Query(description="csv, or send Accept: text/csv")] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
