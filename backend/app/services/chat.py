@@ -233,21 +233,27 @@ class ChatService:
         metadata = self.reply_metadata(usage) if usage is not None else None
         async with self.sessionmaker() as session:
             now = utcnow()
-            if usage is not None and turn.user_id is not None:  # the tokens were spent, even for no text
-                await count_tokens(session, turn.user_id, usage.prompt_tokens, usage.completion_tokens)
             if not text:
                 if turn.reply_siblings:  # a regenerate that produced nothing: back to the answers there were
                     leaf = await leaf_under(session, question.id)
                     await touch_conversation(session, turn.conversation_id, now, active_id=leaf, if_active=question.id)
+                await self._count_reply_tokens(session, turn, usage)  # the tokens were spent, even for no text
                 await session.commit()
                 return None
             reply = await insert_message(
                 session, turn.conversation_id, "assistant", text, status, now, question.id, metadata
             )
             await touch_conversation(session, turn.conversation_id, now, active_id=reply.id, if_active=question.id)
+            await self._count_reply_tokens(session, turn, usage)
             await session.commit()
         reply.siblings = Siblings.of(reply.id, (*turn.reply_siblings, reply.id))
         return reply
+
+    @staticmethod
+    async def _count_reply_tokens(session: AsyncSession, turn: PreparedTurn, usage: TokenUsage | None) -> None:
+        # After the conversation's row, as every transaction here: one lock order, no deadlock.
+        if usage is not None and turn.user_id is not None:
+            await count_tokens(session, turn.user_id, usage.prompt_tokens, usage.completion_tokens)
 
     async def save_title(
         self, conversation_id: int, user_text: str, reply_text: str, user_id: int | None = None
@@ -255,8 +261,6 @@ class ChatService:
         spent = TokenUsage()
         title = await self.llm.generate_title(user_text, reply_text, usage=spent)
         async with self.sessionmaker() as session:
-            if user_id is not None:  # title tokens count against the user, apart from the replies'
-                await count_tokens(session, user_id, spent.prompt_tokens, spent.completion_tokens, title=True)
             # One statement: the person may have renamed (their title wins) or deleted it meanwhile.
             result = cast(
                 CursorResult[Any],
@@ -266,6 +270,8 @@ class ChatService:
                     .values(title=title)
                 ),
             )
+            if user_id is not None:  # title tokens count against the user, apart from the replies'
+                await count_tokens(session, user_id, spent.prompt_tokens, spent.completion_tokens, title=True)
             await session.commit()
         return title if result.rowcount else None
 
