@@ -85,12 +85,12 @@ class ChatService:
             raise ServerStopping()
         self.llm.ensure_capacity()
 
-    async def quotas(self) -> Quotas:
+    async def quotas(self, session: AsyncSession) -> Quotas:
         assert self.runtime is not None
-        return (await self.runtime.current()).quotas
+        return (await self.runtime.current(session)).quotas
 
     async def check_quota(self, session: AsyncSession, user: User) -> None:
-        await check_quotas(session, user.id, await self.quotas())
+        await check_quotas(session, user.id, await self.quotas(session))
 
     async def prepare_message(
         self,

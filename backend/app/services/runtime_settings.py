@@ -8,7 +8,6 @@ Every change writes one audit line in the log (who, which key, from what to what
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -60,21 +59,32 @@ class RuntimeSettings:
     ttl_s: float = TTL_S
     _values: RuntimeValues | None = None
     _loaded_at: float = 0.0
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _refreshing: bool = field(default=False, repr=False)
 
-    async def current(self) -> RuntimeValues:
-        """The values in force (from the cache while it is fresh: no query on a turn's hot path)."""
+    async def current(self, session: AsyncSession | None = None) -> RuntimeValues:
+        """The values in force: from the cache while it is fresh (no query on a turn's hot path).
+
+        Pass the caller's `session` when it holds one: a stale cache is then read through it, never
+        through a second pooled connection (a burst of requests each holding one, all waiting for
+        one more, would exhaust the pool). While one caller refreshes, the others keep the old values.
+        """
         values = self._values
-        if values is not None and time.monotonic() - self._loaded_at < self.ttl_s:
+        if values is not None and (self._refreshing or time.monotonic() - self._loaded_at < self.ttl_s):
             return values
-        if self.sessionmaker is None:
-            return from_environment(self.settings)
-        async with self._lock:
-            if self._values is None or time.monotonic() - self._loaded_at >= self.ttl_s:
-                async with self.sessionmaker() as session:
-                    self._values = await self._load(session)
-                self._loaded_at = time.monotonic()
-            return self._values
+        if session is None and self.sessionmaker is None:  # nothing to read with: the last values known
+            return values if values is not None else from_environment(self.settings)
+        self._refreshing = True
+        try:
+            if session is not None:
+                loaded = await self._load(session)
+            else:
+                assert self.sessionmaker is not None
+                async with self.sessionmaker() as own:
+                    loaded = await self._load(own)
+        finally:
+            self._refreshing = False
+        self._values, self._loaded_at = loaded, time.monotonic()
+        return loaded
 
     async def _load(self, session: AsyncSession) -> RuntimeValues:
         values = from_environment(self.settings)

@@ -237,3 +237,15 @@ async def test_usage_dates_must_be_iso_days(api: Api, alice: dict[str, str]) -> 
     for params in ({"to": "0"}, {"from": "1700000000"}, {"to": "2026-1-5"}, {"from": "2026-02-30"}):
         response = await api.client.get("/api/admin/usage", headers=alice, params=params)
         assert response.status_code == 422, params
+
+
+async def test_a_stale_settings_cache_is_read_through_the_callers_session(app: Any, alice: dict[str, str]) -> None:
+    """A burst of requests each holding a pooled connection must never need one more for the settings."""
+    context = app.state.context
+    runtime = RuntimeSettings(None, context.settings, ttl_s=0)  # no pool of its own at all
+    async with context.sessionmaker() as session:
+        await runtime.update(session, {"user_daily_tokens": 77}, "alice@example.com")
+    other = RuntimeSettings(None, context.settings, ttl_s=0)
+    async with context.sessionmaker() as session:
+        assert (await other.current(session)).user_daily_tokens == 77
+    assert (await other.current()).user_daily_tokens == 77  # no session, no pool: the last values read

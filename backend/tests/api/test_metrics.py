@@ -108,3 +108,24 @@ async def test_model_errors_are_counted_by_code(metered: Api) -> None:
         if name == "conversa_chat_errors_total"
     ]
     assert [(labels["provider"], count) for labels, count in failed if count] == [("fake", 1)]
+
+
+def test_route_templates_keep_the_include_prefix_and_never_the_raw_path() -> None:
+    from app.core.metrics import route_template
+
+    class Route:
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+    cases = {
+        ("/v1/chat/completions", "/chat/completions"): "/v1/chat/completions",
+        ("/api/v1/chat/completions", "/chat/completions"): "/api/v1/chat/completions",
+        ("/api/conversations/42/messages", "/conversations/{conversation_id}/messages"): (
+            "/api/conversations/{conversation_id}/messages"
+        ),
+        ("/some/page/7", "/{path:path}"): "/{path:path}",
+        ("/metrics", "/metrics"): "/metrics",
+    }
+    for (path, template), expected in cases.items():
+        assert route_template({"type": "http", "path": path, "route": Route(template)}) == expected
+    assert route_template({"type": "http", "path": "/nowhere/99"}) == "unmatched"

@@ -157,9 +157,9 @@ def settings_out(values: RuntimeValues, environment: RuntimeValues) -> RuntimeSe
 
 
 @router.get("/settings")
-async def get_runtime_settings(_: AdminUser, context: ContextDep) -> RuntimeSettingsOut:
+async def get_runtime_settings(_: AdminUser, context: ContextDep, session: SessionDep) -> RuntimeSettingsOut:
     """Sign-up and quotas in force, which were changed at run time, and the environment's values."""
-    return settings_out(await context.runtime.current(), from_environment(context.settings))
+    return settings_out(await context.runtime.current(session), from_environment(context.settings))
 
 
 @router.put("/settings", responses={422: {}})
@@ -168,5 +168,6 @@ async def put_runtime_settings(
 ) -> RuntimeSettingsOut:
     """Change sign-up or quotas at once, overriding the environment (null: back to it); each change is logged."""
     changes = {key: getattr(body, key) for key in type(body).model_fields if key in body.model_fields_set}
-    values = await context.runtime.update(session, changes, admin.email) if changes else await context.runtime.current()
+    runtime = context.runtime
+    values = await runtime.update(session, changes, admin.email) if changes else await runtime.current(session)
     return settings_out(values, from_environment(context.settings))

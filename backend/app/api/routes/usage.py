@@ -16,7 +16,7 @@ async def my_usage(user: CurrentUser, context: ContextDep, session: SessionDep) 
     """Messages and tokens used today and this month (UTC, /v1 completions and titles included) and
     the limits (null when the server sets none)."""
     now = await usage.read_usage(session, user.id)
-    quotas = await context.chat.quotas()
+    quotas = await context.chat.quotas(session)
     return UsageOut(
         daily_messages_used=now.messages_today,
         daily_message_limit=quotas.daily_messages or None,
