@@ -1,6 +1,6 @@
 """Token counters per user and day: the reply tokens (input, output) and the title tokens apart, so a
-token quota reads today's row and at most 31 rows for the month; and an index on messages' time for
-the admin's per-model usage report over a date range.
+token quota reads today's row and at most 31 rows for the month; and indexes on messages' time and
+the counters' day for the admin's usage report over a date range.
 
 Days already counted get the token counts their stored replies carry (migration 0009's columns).
 
@@ -26,6 +26,7 @@ def upgrade() -> None:
     for name in COLUMNS:
         op.add_column("usage_days", sa.Column(name, sa.BigInteger(), nullable=False, server_default="0"))
     op.create_index("ix_messages_created_at", "messages", ["created_at"])
+    op.create_index("ix_usage_days_day", "usage_days", ["day"])  # the admin's report over a range of days
     day = "date(m.created_at)" if op.get_bind().dialect.name == "sqlite" else "(m.created_at AT TIME ZONE 'UTC')::date"
     for column in ("input_tokens", "output_tokens"):
         op.execute(
@@ -36,6 +37,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_usage_days_day", "usage_days")
     op.drop_index("ix_messages_created_at", "messages")
     for name in reversed(COLUMNS):
         op.drop_column("usage_days", name)

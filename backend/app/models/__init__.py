@@ -140,6 +140,7 @@ class UsageDay(Base):
     """What one user used on one UTC day: read in one row by the quota check and the usage line."""
 
     __tablename__ = "usage_days"
+    __table_args__ = (Index("ix_usage_days_day", "day"),)  # the admin's report over a range of days
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)

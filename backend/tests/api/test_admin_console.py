@@ -249,3 +249,24 @@ async def test_a_stale_settings_cache_is_read_through_the_callers_session(app: A
     async with context.sessionmaker() as session:
         assert (await other.current(session)).user_daily_tokens == 77
     assert (await other.current()).user_daily_tokens == 77  # no session, no pool: the last values read
+
+
+async def test_the_usage_report_reads_its_range_through_indexes(priced: Api) -> None:
+    from tests.api.test_query_plans import plans, recorded_sql
+
+    api = priced
+    alice = await api.user("alice@example.com")
+    await api.client.post("/api/chat", headers=alice, json={"message": "hi"})
+    for group in ("day", "user", "model"):
+        with recorded_sql(api) as statements:
+            response = await api.client.get("/api/admin/usage", headers=alice, params={"group": group})
+            assert response.status_code == 200
+        report = [(s, p) for s, p in statements if "usage_days" in s or "FROM messages" in s]
+        assert report
+        for statement, plan in await plans(api, report):
+            for line in plan.splitlines():
+                text = line.strip()
+                whole = text.split(" ")[:2] in (["SCAN", "messages"], ["SCAN", "usage_days"])
+                assert not whole, f"{group}: full scan\n{statement}\n{plan}"
+                assert "Seq Scan on messages" not in text, f"{group}: full scan\n{statement}\n{plan}"
+                assert "Seq Scan on usage_days" not in text, f"{group}: full scan\n{statement}\n{plan}"
