@@ -680,6 +680,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--bursts", type=int, default=0, help="bursts per shape (default: 1 with --short, else 3)")
     parser.add_argument("--container-only", action="store_true", help="only the container part (for debugging it)")
     parser.add_argument(
+        "--metrics", action="store_true", help="servers collect Prometheus metrics (METRICS_TOKEN set)"
+    )
+    parser.add_argument(
         "--no-pin",
         dest="pin",
         action="store_false",
@@ -689,4 +692,7 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(parse_args())))
+    arguments = parse_args()
+    if arguments.metrics:
+        servers.EXTRA_ENV["METRICS_TOKEN"] = "bench-metrics-token"
+    sys.exit(asyncio.run(main(arguments)))

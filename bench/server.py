@@ -26,6 +26,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Set by bench/run.py --metrics: every server of the run collects Prometheus metrics (METRICS_TOKEN).
+EXTRA_ENV: dict[str, str] = {}
+
+
 def base_env(data_dir: Path, **overrides: str) -> dict[str, str]:
     """A clean environment: only what the app needs, so a developer's .env or shell does not leak in."""
     env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
@@ -38,6 +42,7 @@ def base_env(data_dir: Path, **overrides: str) -> dict[str, str]:
         LOGIN_IP_RATE_LIMIT="100000/minute",
         PYTHONUNBUFFERED="1",
     )
+    env.update(EXTRA_ENV)
     env.update(overrides)
     return env
 

@@ -54,6 +54,12 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     commands.add_parser("list-users", help="list the accounts")
     for name, help_text in (("disable", "disable an account (revokes its tokens)"), ("enable", "enable an account")):
         commands.add_parser(f"{name}-user", help=help_text).add_argument("email")
+    promote = commands.add_parser("set-admin", help="make an account an administrator (--revoke: take it back)")
+    promote.add_argument("email")
+    promote.add_argument("--revoke", action="store_true")
+    remove = commands.add_parser("delete-user", help="delete an account and all its data (conversations, files, ...)")
+    remove.add_argument("email")
+    remove.add_argument("--yes", action="store_true", help="required: the deletion cannot be undone")
     add_backup_commands(commands)
     commands.add_parser(
         "cleanup-uploads", help="remove uploads never sent in a message (after UPLOADS_UNATTACHED_HOURS) and orphans"
@@ -105,6 +111,27 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         print(f"{user.email} {'enabled' if active else 'disabled; their tokens no longer work'}")
         return 0
 
+    async def set_admin(session: AsyncSession) -> int:
+        user = await users.get_user_by_email(session, args.email)
+        if user is None:
+            print(f"error: no account for {args.email}", file=sys.stderr)
+            return 1
+        await users.set_admin(session, user, not args.revoke)
+        print(f"{user.email} {'is no longer' if args.revoke else 'is now'} an administrator")
+        return 0
+
+    async def delete_user(session: AsyncSession) -> int:
+        if not args.yes:
+            print("error: add --yes to delete the account and all its data (this cannot be undone)", file=sys.stderr)
+            return 1
+        user = await users.get_user_by_email(session, args.email)
+        if user is None:
+            print(f"error: no account for {args.email}", file=sys.stderr)
+            return 1
+        await users.delete_user(session, storage_for(settings), user)
+        print(f"deleted {args.email} and all their data")
+        return 0
+
     async def cleanup_uploads(session: AsyncSession) -> int:
         report = await uploads.cleanup(session, storage_for(settings), settings)
         print(f"removed {report.unattached} unattached uploads and {report.orphans} orphan files")
@@ -130,6 +157,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         "list-users": list_users,
         "disable-user": set_active,
         "enable-user": set_active,
+        "set-admin": set_admin,
+        "delete-user": delete_user,
         "cleanup-uploads": cleanup_uploads,
         "migrate": migrate,
         "maintenance": maintenance,

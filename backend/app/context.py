@@ -15,6 +15,7 @@ from app.core.db import create_engine, create_sessionmaker
 from app.llm import LLMService, build_llm_service
 from app.services.chat import ChatService
 from app.services.ratelimit import RateLimits
+from app.services.runtime_settings import RuntimeSettings
 
 
 @dataclass
@@ -26,18 +27,21 @@ class AppContext:
     chat: ChatService
     limits: RateLimits
     signing_key: str
+    runtime: RuntimeSettings
 
 
 def build_context(settings: Settings) -> AppContext:
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
     llm = build_llm_service(settings)
+    runtime = RuntimeSettings(sessionmaker, settings)
     return AppContext(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
         llm=llm,
-        chat=ChatService(sessionmaker, llm, settings),
+        chat=ChatService(sessionmaker, llm, settings, runtime=runtime),
         limits=RateLimits.from_settings(settings),
         signing_key=settings.signing_key(),
+        runtime=runtime,
     )

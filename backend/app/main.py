@@ -15,8 +15,22 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse
 
 from app.api.errors import install_error_handlers
-from app.api.routes import admin, api_keys, auth, chat, conversations, health, openai, search, shares, uploads, usage
+from app.api.routes import (
+    admin,
+    api_keys,
+    auth,
+    chat,
+    conversations,
+    health,
+    metrics,
+    openai,
+    search,
+    shares,
+    uploads,
+    usage,
+)
 from app.context import build_context
+from app.core import metrics as app_metrics
 from app.core.config import Settings, get_settings
 from app.core.db import ensure_sqlite_folder
 from app.core.logging import configure_logging
@@ -38,6 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     context = build_context(settings)
     await ensure_schema(context.engine, settings.sqlalchemy_url)
     app.state.context = context
+    app_metrics.watch_pool(context.engine)
     # Everything imported and built so far lives as long as the process: keep it out of the
     # garbage collector's full passes (a full pass over it takes ~100 ms and stalls every stream).
     gc.freeze()
@@ -79,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # OpenAI's clients expect /v1; /api/v1 is the same, for a CDN that forwards only /api/* here.
     app.include_router(openai.router, prefix="/v1")
     app.include_router(openai.router, prefix="/api/v1", include_in_schema=False)
+    app.include_router(metrics.router)  # at the root: never under the CDN's /api/*
     document_error_responses(app)
     install_error_handlers(app)
 
@@ -97,6 +113,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         body_limits={"/api/uploads": settings.upload_max_bytes + MULTIPART_OVERHEAD},
     )
+    metrics_on = settings.metrics_token is not None and bool(settings.metrics_token.get_secret_value())
+    app_metrics.enable(metrics_on)
+    if metrics_on:  # outermost: it sees every answer, the 413s of the body cap included
+        app.add_middleware(app_metrics.MetricsMiddleware)
     if settings.web_dir is not None:
         mount_web_app(app, settings.web_dir)
     return app

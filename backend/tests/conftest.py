@@ -130,6 +130,12 @@ async def app_factory() -> AsyncIterator[Callable[[Settings], Any]]:
 
     yield start  # type: ignore[misc]
     for app, lifespan in reversed(started):
+        # Titles still being written hold row locks that TRUNCATE would deadlock with (PostgreSQL).
+        background = app.state.context.chat.background
+        if background:
+            import asyncio
+
+            await asyncio.wait(background, timeout=10)
         await _empty_tables(app.state.context.engine)
         await lifespan.__aexit__(None, None, None)
 

@@ -89,6 +89,15 @@ def test_default_behaviour_serves_the_spa_from_s3(template: dict[str, Any]) -> N
     assert web["S3OriginConfig"] == {"OriginAccessIdentity": ""}
 
 
+def test_metrics_are_never_routed_to_the_api(template: dict[str, Any]) -> None:
+    """GET /metrics is served at the root: only /api/* reaches the API, so the public never scrapes it."""
+    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    for behaviour in config["CacheBehaviors"]:
+        if behaviour["TargetOriginId"] == "api":
+            assert behaviour["PathPattern"].startswith("/api/"), behaviour["PathPattern"]
+    assert config["DefaultCacheBehavior"]["TargetOriginId"] == "web"
+
+
 def test_security_headers(template: dict[str, Any]) -> None:
     headers = template["Resources"]["SecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
         "SecurityHeadersConfig"

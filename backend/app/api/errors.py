@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core import metrics
 from app.core.errors import AppError, json_safe
 
 logger = logging.getLogger("app")
@@ -54,6 +55,8 @@ def error_response(
 
 async def app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
+    if exc.status_code in (429, 503):  # rate limits, quotas, a busy model, a stopping server
+        metrics.count_rejection(exc.code)
     retry_after = exc.retry_after_header
     headers = {"Retry-After": retry_after} if retry_after is not None else None
     return error_response(exc.status_code, exc.message, exc.code, headers)
@@ -74,6 +77,7 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
     # Every database connection stayed busy for the pool's whole timeout: too much at once.
     logger.warning("database pool exhausted on %s %s", request.method, request.url.path)
+    metrics.count_rejection("overloaded")
     return error_response(
         503,
         "The server is overloaded right now. Please try again in a moment.",

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty: SQLite at {data_dir}/chat.db
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
+    # GET /metrics (Prometheus) answers only with `Authorization: Bearer <this>`; unset: off (404, nothing collected).
+    metrics_token: SecretStr | None = None
 
     # Auth
     allow_signup: bool = True
@@ -43,6 +45,10 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(32_000, ge=1)
     chat_rate_limit: str = "30/minute"
     user_daily_messages: int = Field(0, ge=0)  # 0 = no quota
+    user_daily_tokens: int = Field(0, ge=0)  # replies' and titles' tokens per UTC day; 0 = no quota
+    user_monthly_tokens: int = Field(0, ge=0)  # per calendar month (UTC); 0 = no quota
+    # USD per million tokens, input/output, for the admin's cost estimate: "gemini-2.5-flash=0.30/2.50,m2=1/4".
+    model_prices: Annotated[dict[str, tuple[float, float]], NoDecode] = {}
     chat_history_tokens: int = Field(6_000, ge=100)
     chat_history_max_messages: int = Field(200, ge=2)
     system_prompt: str = "You are Conversa, a helpful, concise assistant. Answer in the language the user writes in."
@@ -102,6 +108,29 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("model_prices", mode="before")
+    @classmethod
+    def parse_prices(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        prices: dict[str, tuple[float, float]] = {}
+        for item in (part.strip() for part in value.split(",")):
+            if not item:
+                continue
+            model, _, pair = item.partition("=")
+            given, _, taken = pair.partition("/")
+            try:
+                price = (float(given), float(taken))
+            except ValueError:
+                raise ValueError(
+                    f"MODEL_PRICES: {item!r} is not model=input/output (USD per million tokens), "
+                    "e.g. gemini-2.5-flash=0.30/2.50"
+                ) from None
+            if not model.strip() or min(price) < 0:
+                raise ValueError(f"MODEL_PRICES: {item!r} needs a model name and prices of 0 or more")
+            prices[model.strip()] = price
+        return prices
 
     @model_validator(mode="after")
     def require_strong_secret_in_production(self) -> Settings:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from app.core import metrics
 from app.core.config import Settings
 from app.core.stall import StallTimeout
 from app.llm.errors import LLMConfigError, LLMError, LLMRateLimited, LLMTimeout
@@ -111,12 +113,15 @@ class LLMService:
         stall = StallTimeout(timeout)
         reported = TokenUsage(estimated=False)
         completion_chars = 0
+        # Metrics (app.core.metrics): observed once when the generation ends; per token, only the first's time.
+        started, first_at, outcome, error_code = time.perf_counter(), None, "cancelled", None
         try:
             while True:
                 try:
                     with stall:
                         chunk = await anext(stream)
                 except StopAsyncIteration:
+                    outcome = "complete"
                     return
                 if usage is not None and _cut_by_length(chunk):
                     usage.hit_max_tokens = True
@@ -128,19 +133,36 @@ class LLMService:
                     reported.reasoning_tokens += int(details.get("reasoning", 0) or 0)
                 text = chunk_text(chunk)
                 if text:
+                    if first_at is None:
+                        first_at = time.perf_counter()
                     completion_chars += len(text)
                     yield text
-        except LLMError:
+        except LLMError as exc:
+            outcome, error_code = "error", exc.code
             raise
         except TimeoutError as exc:
             logger.warning("llm timeout provider=%s after=%ss", self.provider, timeout)
+            outcome, error_code = "error", LLMTimeout.code
             raise LLMTimeout() from exc
         except Exception as exc:
-            raise translate_error(exc, self.provider) from exc
+            error = translate_error(exc, self.provider)
+            outcome, error_code = "error", error.code
+            raise error from exc
         finally:
             stall.close()
             if usage is not None:  # also for a reply cut short: the tokens were spent
                 _fill_usage(usage, reported, prompt, completion_chars)
+            counted = usage if usage is not None else reported
+            metrics.observe_generation(
+                self.provider,
+                self.model_name,
+                started,
+                first_at,
+                outcome,
+                error_code,
+                counted.prompt_tokens,
+                counted.completion_tokens,
+            )
             # Shielded: when the request is cancelled (the client left), the model must still stop.
             with anyio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
                 await _close(stream)
@@ -148,14 +170,17 @@ class LLMService:
     async def complete(self, history: Sequence[ChatTurn]) -> str:
         return "".join([delta async for delta in self.stream_reply(history)])
 
-    async def generate_title(self, user_text: str, reply_text: str) -> str:
-        """A short title in the user's language; the first words of the message when the model fails."""
+    async def generate_title(self, user_text: str, reply_text: str, *, usage: TokenUsage | None = None) -> str:
+        """A short title in the user's language; the first words of the message when the model fails.
+
+        `usage`, when given, gets the tokens the title cost (none when no model was asked).
+        """
         fallback = fallback_title(user_text)
         if not self.llm_titles:
             return fallback
         from langchain_core.messages import HumanMessage, SystemMessage
 
-        messages = [
+        messages: list[BaseMessage] = [
             SystemMessage(TITLE_INSTRUCTION),
             HumanMessage(f"User: {user_text[:1000]}\n\nAssistant: {reply_text[:1000]}"),
         ]
@@ -165,7 +190,12 @@ class LLMService:
         except Exception as exc:  # a title is a nicety: any failure falls back
             logger.info("title generation failed provider=%s error=%s", self.provider, type(exc).__name__)
             return fallback
-        return clean_title(chunk_text(result)) or fallback
+        text = chunk_text(result)
+        if usage is not None:
+            reported = _reported_usage(result)
+            _fill_usage(usage, reported, messages, len(text))
+            metrics.count_tokens(self.model_name, usage.prompt_tokens, usage.completion_tokens, "title")
+        return clean_title(text) or fallback
 
 
 def call_options(
@@ -204,6 +234,18 @@ def _cut_by_length(chunk: Any) -> bool:
     metadata = getattr(chunk, "response_metadata", None) or {}
     reason = metadata.get("finish_reason") or metadata.get("done_reason")
     return isinstance(reason, str) and reason in _LENGTH_REASONS
+
+
+def _reported_usage(message: Any) -> TokenUsage:
+    """The counts a whole (not streamed) answer carries, when the provider reported them."""
+    counts = getattr(message, "usage_metadata", None) or {}
+    details = counts.get("output_token_details") or {}
+    return TokenUsage(
+        int(counts.get("input_tokens", 0)),
+        int(counts.get("output_tokens", 0)),
+        int(details.get("reasoning", 0) or 0),
+        estimated=False,
+    )
 
 
 def _fill_usage(usage: TokenUsage, reported: TokenUsage, prompt: list[BaseMessage], completion_chars: int) -> None:

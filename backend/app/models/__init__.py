@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -87,6 +88,7 @@ class Message(Base):
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
         Index("ix_messages_parent_id", "parent_id"),
         Index("ix_messages_conversation_parent", "conversation_id", "parent_id"),
+        Index("ix_messages_created_at", "created_at"),  # the admin's usage report over a date range
         {"sqlite_autoincrement": True},
     )
 
@@ -138,10 +140,27 @@ class UsageDay(Base):
     """What one user used on one UTC day: read in one row by the quota check and the usage line."""
 
     __tablename__ = "usage_days"
+    __table_args__ = (Index("ix_usage_days_day", "day"),)  # the admin's report over a range of days
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     messages: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # turns: sent, edited, regenerated
+    # Tokens of the replies (migration 0012), and of title generation apart (both count for the token quota).
+    input_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    output_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    title_input_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    title_output_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+
+
+class AppSetting(Base):
+    """A setting changed at run time by an administrator (migration 0013); it overrides the environment."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_by: Mapped[str | None] = mapped_column(String(320), nullable=True)  # the admin's email
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +252,7 @@ class MessageAttachment(Base):
 __all__ = [
     "DEFAULT_TITLE",
     "ApiKey",
+    "AppSetting",
     "Base",
     "Conversation",
     "Message",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
@@ -239,10 +239,59 @@ class AdminPasswordReset(StrictModel):
     new_password: Password
 
 
+class AdminUserUpdate(StrictModel):
+    is_admin: bool
+
+
+Quota = Annotated[int, Field(ge=0, le=10**12, strict=True)]  # strict: "5" or 5.0 is a clear 422
+
+
+class RuntimeSettingsIn(StrictModel):
+    """The settings to change; a field set to null goes back to the environment's value, one left out stays."""
+
+    allow_signup: Annotated[bool, Field(strict=True)] | None = None
+    user_daily_messages: Quota | None = None
+    user_daily_tokens: Quota | None = None
+    user_monthly_tokens: Quota | None = None
+
+
+class RuntimeSettingsOut(BaseModel):
+    allow_signup: bool
+    user_daily_messages: int  # 0: no quota
+    user_daily_tokens: int
+    user_monthly_tokens: int
+    overridden: list[str]  # the keys set at run time (the others follow the environment)
+    environment: dict[str, bool | int]  # what the environment says, for each key
+
+
+class UsageRowOut(OrmModel):
+    key: str  # the day (YYYY-MM-DD), the user's email, or the model ("(titles)": title generation)
+    user_id: int | None
+    messages: int  # per day/user: turns; per model: replies
+    input_tokens: int
+    output_tokens: int
+    title_input_tokens: int
+    title_output_tokens: int
+    cost_usd: float | None  # from MODEL_PRICES; null when no price is known
+
+
+class UsageReportOut(BaseModel):
+    start: date
+    end: date
+    group: Literal["day", "user", "model"]
+    rows: list[UsageRowOut]
+    total: UsageRowOut
+
+
 class UsageOut(BaseModel):
     daily_messages_used: int
     daily_message_limit: int | None  # None: no quota on this server
-    resets_at: datetime
+    resets_at: datetime  # the daily counts (messages, tokens) start again then
+    tokens_today: int  # replies' and generated titles' tokens (input + output)
+    tokens_this_month: int
+    daily_token_limit: int | None
+    monthly_token_limit: int | None
+    month_resets_at: datetime
 
 
 # Share links

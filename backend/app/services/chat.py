@@ -25,8 +25,10 @@ from app.models import DEFAULT_TITLE, Conversation, Message, Siblings, User, utc
 from app.services.admissions import Admissions
 from app.services.attachments import attach, claim_uploads, copy_attachments, history_with_files, read_files
 from app.services.conversations import insert_conversation, insert_message, touch_conversation
-from app.services.errors import DailyQuotaExceeded, NothingToRegenerate, ServerStopping
+from app.services.errors import NothingToRegenerate, ServerStopping
 from app.services.events import ChatEvent, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
+from app.services.quotas import Quotas, check_quotas
+from app.services.runtime_settings import RuntimeSettings
 from app.services.storage import Storage, storage_for
 from app.services.tree import (
     MessageNotFound,
@@ -38,7 +40,7 @@ from app.services.tree import (
     owned_message,
     path_turns,
 )
-from app.services.usage import count_turn, messages_sent_today, seconds_to_reset
+from app.services.usage import count_tokens, count_turn
 
 logger = logging.getLogger("app.chat")
 TITLE_WAIT_S = 10.0
@@ -54,6 +56,7 @@ class PreparedTurn:
     history: list[ChatTurn]  # the active path up to the question, never a sibling branch
     needs_title: bool
     reply_siblings: tuple[int, ...] = ()  # answers the question already has (a regenerate)
+    user_id: int | None = None  # whose usage the reply's and the title's tokens count in
 
 
 @dataclass
@@ -64,9 +67,12 @@ class ChatService:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # set on SIGTERM (app.core.shutdown)
     admissions: Admissions = field(init=False)
+    runtime: RuntimeSettings | None = None  # sign-up and quotas changed at run time (built when not given)
 
     def __post_init__(self) -> None:
         self.admissions = Admissions(max_pause_s=self.settings.admission_max_pause_ms / 1000)
+        if self.runtime is None:
+            self.runtime = RuntimeSettings(self.sessionmaker, self.settings)
 
     @property
     def storage(self) -> Storage:
@@ -79,15 +85,12 @@ class ChatService:
             raise ServerStopping()
         self.llm.ensure_capacity()
 
+    async def quotas(self, session: AsyncSession) -> Quotas:
+        assert self.runtime is not None
+        return (await self.runtime.current(session)).quotas
+
     async def check_quota(self, session: AsyncSession, user: User) -> None:
-        limit = self.settings.user_daily_messages
-        if not limit:
-            return
-        if await messages_sent_today(session, user.id) >= limit:
-            raise DailyQuotaExceeded(
-                f"You reached your daily limit of {limit} messages. It resets at midnight (UTC).",
-                retry_after=seconds_to_reset(),
-            )
+        await check_quotas(session, user.id, await self.quotas(session))
 
     async def prepare_message(
         self,
@@ -121,7 +124,8 @@ class ChatService:
             message.attachments = uploads
             files = await read_files(self.storage, uploads) if uploads else ()
             # The active leaf is set when the reply is saved; until then the newest message is the leaf.
-            return PreparedTurn(conversation_id, message, [ChatTurn("user", text, files)], needs_title=True)
+            history = [ChatTurn("user", text, files)]
+            return PreparedTurn(conversation_id, message, history, needs_title=True, user_id=user.id)
         if parent_given and parent_id is not None and parent_id == conversation.active_message_id:
             # The leaf on screen is the active one (what the web app sends): the usual turn, no extra read.
             parent_given = False
@@ -202,7 +206,12 @@ class ChatService:
         # End the read transaction: the pooled connection must not stay checked out while the model answers.
         await session.commit()
         return PreparedTurn(
-            conversation.id, question, history, conversation.title == DEFAULT_TITLE, reply_siblings=reply_siblings
+            conversation.id,
+            question,
+            history,
+            conversation.title == DEFAULT_TITLE,
+            reply_siblings=reply_siblings,
+            user_id=conversation.user_id,
         )
 
     # -- after the model ----------------------------------------------------------------------
@@ -228,18 +237,29 @@ class ChatService:
                 if turn.reply_siblings:  # a regenerate that produced nothing: back to the answers there were
                     leaf = await leaf_under(session, question.id)
                     await touch_conversation(session, turn.conversation_id, now, active_id=leaf, if_active=question.id)
-                    await session.commit()
+                await self._count_reply_tokens(session, turn, usage)  # the tokens were spent, even for no text
+                await session.commit()
                 return None
             reply = await insert_message(
                 session, turn.conversation_id, "assistant", text, status, now, question.id, metadata
             )
             await touch_conversation(session, turn.conversation_id, now, active_id=reply.id, if_active=question.id)
+            await self._count_reply_tokens(session, turn, usage)
             await session.commit()
         reply.siblings = Siblings.of(reply.id, (*turn.reply_siblings, reply.id))
         return reply
 
-    async def save_title(self, conversation_id: int, user_text: str, reply_text: str) -> str | None:
-        title = await self.llm.generate_title(user_text, reply_text)
+    @staticmethod
+    async def _count_reply_tokens(session: AsyncSession, turn: PreparedTurn, usage: TokenUsage | None) -> None:
+        # After the conversation's row, as every transaction here: one lock order, no deadlock.
+        if usage is not None and turn.user_id is not None:
+            await count_tokens(session, turn.user_id, usage.prompt_tokens, usage.completion_tokens)
+
+    async def save_title(
+        self, conversation_id: int, user_text: str, reply_text: str, user_id: int | None = None
+    ) -> str | None:
+        spent = TokenUsage()
+        title = await self.llm.generate_title(user_text, reply_text, usage=spent)
         async with self.sessionmaker() as session:
             # One statement: the person may have renamed (their title wins) or deleted it meanwhile.
             result = cast(
@@ -250,13 +270,17 @@ class ChatService:
                     .values(title=title)
                 ),
             )
+            if user_id is not None:  # title tokens count against the user, apart from the replies'
+                await count_tokens(session, user_id, spent.prompt_tokens, spent.completion_tokens, title=True)
             await session.commit()
         return title if result.rowcount else None
 
     def start_title(self, turn: PreparedTurn, reply_text: str) -> asyncio.Task[str | None] | None:
         if not turn.needs_title or not reply_text:
             return None
-        task = asyncio.create_task(self.save_title(turn.conversation_id, turn.user_message.content, reply_text))
+        task = asyncio.create_task(
+            self.save_title(turn.conversation_id, turn.user_message.content, reply_text, turn.user_id)
+        )
         self.background.add(task)  # keep a reference until done, or the task may be collected
         task.add_done_callback(self.background.discard)
         return task

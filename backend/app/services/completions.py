@@ -61,10 +61,7 @@ async def _paced(
 async def record_api_turn(
     sessionmaker: async_sessionmaker[AsyncSession], user_id: int, prompt_tokens: int, completion_tokens: int
 ) -> None:
-    """Count one /v1 chat completion in the user's usage (the same daily counter as the web app's turns).
-
-    The tokens are passed for the token accounting to come (issue 17); today the counter counts turns.
-    """
+    """Count one /v1 chat completion and its tokens in the user's usage (the web app's turns' counter)."""
     async with sessionmaker() as session:
-        await count_turn(session, user_id)
+        await count_turn(session, user_id, prompt_tokens, completion_tokens)
         await session.commit()

@@ -20,6 +20,12 @@ class DailyQuotaExceeded(AppError):
     default_message = "You reached your daily limit of messages. It resets at midnight (UTC)."
 
 
+class TokenQuotaExceeded(AppError):
+    code = "token_quota"
+    status_code = 429
+    default_message = "You reached your token limit. Please wait until it resets."
+
+
 class ServerStopping(AppError):
     code = "server_stopping"
     status_code = 503

@@ -9,8 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import hash_password_async, verify_password_async
-from app.models import User, utcnow
+from app.models import Upload, User, utcnow
 from app.services.errors import EmailTaken
+from app.services.storage import Storage
 
 _USERS = cast(Table, User.__table__)
 # Any fixed number: PostgreSQL advisory locks are named by integers.
@@ -77,6 +78,27 @@ async def set_active(session: AsyncSession, user: User, active: bool) -> User:
     return user
 
 
-async def list_users(session: AsyncSession, *, limit: int | None = None, offset: int = 0) -> list[User]:
-    """Accounts by id (the primary key's order: a page reads only its own rows)."""
-    return list(await session.scalars(select(User).order_by(User.id).limit(limit).offset(offset)))
+async def list_users(
+    session: AsyncSession, *, limit: int | None = None, offset: int = 0, search: str | None = None
+) -> list[User]:
+    """Accounts by id (the primary key's order: a page reads only its own rows); `search`: part of the email."""
+    statement = select(User).order_by(User.id).limit(limit).offset(offset)
+    if search:
+        pattern = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(User.email.like(f"%{pattern}%", escape="\\"))
+    return list(await session.scalars(statement))
+
+
+async def set_admin(session: AsyncSession, user: User, admin: bool) -> User:
+    user.is_admin = admin
+    await session.commit()
+    return user
+
+
+async def delete_user(session: AsyncSession, storage: Storage, user: User) -> None:
+    """Delete the account and everything it owns (the database cascades; the files go after the commit)."""
+    keys = list(await session.scalars(select(Upload.storage_key).where(Upload.user_id == user.id)))
+    await session.delete(user)
+    await session.commit()
+    if keys:  # a file left by a failed delete is swept as an orphan by the uploads cleanup
+        await storage.delete(keys)

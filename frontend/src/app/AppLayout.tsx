@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Outlet } from "react-router";
+import { Link, Outlet } from "react-router";
 import { CloseIcon, MenuIcon, SearchIcon, SettingsIcon } from "../components/icons";
 import { ChangePasswordDialog, useAuth } from "../features/auth";
 import { ConversationSidebar } from "../features/conversations";
@@ -103,6 +103,11 @@ export function AppLayout() {
           </p>
           <DailyUsage />
           <div className="sidebar-footer-actions">
+            {user?.is_admin && (
+              <Link to="/admin" className="button" onClick={() => setDrawerOpen(false)}>
+                {t("layout.admin")}
+              </Link>
+            )}
             <button type="button" className="button" onClick={() => setSettingsOpen(true)}>
               <SettingsIcon /> {t("settings.title")}
             </button>

@@ -1,4 +1,5 @@
 import { createBrowserRouter, Navigate, useOutletContext, useParams } from "react-router";
+import { AdminRoute } from "../features/admin";
 import { AuthPage, RequireAuth } from "../features/auth";
 import { ChatPage } from "../features/chat";
 import { SharedPage } from "../features/shares";
@@ -9,6 +10,11 @@ function ChatRoute() {
   const { menuButton } = useOutletContext<LayoutContext>();
   const id = conversationId && /^\d+$/.test(conversationId) ? Number(conversationId) : null;
   return <ChatPage conversationId={id} leading={menuButton} />;
+}
+
+function AdminLayoutRoute() {
+  const { menuButton } = useOutletContext<LayoutContext>();
+  return <AdminRoute leading={menuButton} />;
 }
 
 export const router = createBrowserRouter([
@@ -27,6 +33,7 @@ export const router = createBrowserRouter([
       // One element for both paths, so the chat keeps streaming when a new conversation gets its id.
       { index: true, element: <ChatRoute /> },
       { path: "c/:conversationId", element: <ChatRoute /> },
+      { path: "admin", element: <AdminLayoutRoute /> },
     ],
   },
   { path: "*", element: <Navigate to="/" replace /> },

@@ -36,8 +36,9 @@ i18n.on("languageChanged", (language) => {
 const lazyLocales: BackendModule = {
   type: "backend",
   init: () => undefined,
-  read: (language, _namespace, done) => {
-    if (language !== "pt-BR") return done(null, {});
+  read: (language, namespace, done) => {
+    // Other namespaces (the admin page's) come with their own lazy chunk.
+    if (language !== "pt-BR" || namespace !== "translation") return done(null, {});
     import("../locales/pt-BR.json").then(
       (module) => done(null, module.default as ResourceKey),
       (error: unknown) => done(error instanceof Error ? error.message : "pt-BR failed to load", null),

@@ -23,7 +23,7 @@ def issue_token(context: AppContext, user: User) -> TokenOut:
 @router.post("/register", status_code=status.HTTP_201_CREATED, responses={403: {}, 409: {}})
 async def register(body: RegisterIn, context: ContextDep, session: SessionDep) -> UserOut:
     """Create an account; the first account becomes the administrator."""
-    if not context.settings.allow_signup:
+    if not (await context.runtime.current(session)).allow_signup:  # an admin may have closed it at run time
         raise SignupClosed()
     return UserOut.model_validate(await users.create_user(session, body.email, body.password))
 

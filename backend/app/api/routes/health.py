@@ -30,7 +30,7 @@ async def health(context: ContextDep, response: Response) -> HealthOut:
         database="ok" if database == "ok" else "error",
         llm_provider=context.llm.provider,
         llm_model=context.llm.model_name,
-        allow_signup=context.settings.allow_signup,
+        allow_signup=(await context.runtime.current()).allow_signup,
         allow_sharing=context.settings.allow_sharing,
         allow_api_keys=context.settings.allow_api_keys,
         warnings=context.llm.warnings,

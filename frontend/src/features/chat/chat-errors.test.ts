@@ -14,6 +14,16 @@ describe("chatErrorFor", () => {
     });
   });
 
+  it("shows the token quota from the token_quota code, with its reset time", () => {
+    expect(chatErrorFor(new ApiError(429, "tokens", 4 * 3600, "token_quota"), retry, now)).toEqual({
+      key: "token_quota",
+      retry,
+      retryAt: "2026-11-28T00:00:00.000Z",
+    });
+    expect(chatErrorFor(new ApiError(429, "tokens", null, "token_quota"), retry, now).key).toBe("token_quota_no_time");
+    expect(errorKeyForCode("token_quota")).toBe("token_quota_no_time");
+  });
+
   it("does not guess the quota from a long Retry-After", () => {
     expect(chatErrorFor(new ApiError(429, "slow down", 4 * 3600, "rate_limited"), retry, now)).toEqual({
       key: "rate_limited",

@@ -21,6 +21,7 @@ export interface ChatError {
 const KEY_FOR_CODE: Record<string, string> = {
   rate_limited: "rate_limited",
   daily_quota: "quota",
+  token_quota: "token_quota",
   model_busy: "busy",
   busy: "busy",
   model_timeout: "timeout",
@@ -33,6 +34,9 @@ const KEY_FOR_CODE: Record<string, string> = {
   model_cannot_read_images: "cannot_read_images",
   attachment_in_use: "attachment_in_use",
 };
+
+/** The messages that say when the limit resets (from Retry-After). */
+const QUOTAS = new Set(["quota", "token_quota"]);
 
 /** A server without codes: the status says what went wrong. */
 function keyForStatus(status: number): string {
@@ -49,7 +53,7 @@ function keyForStatus(status: number): string {
 /** The message key for the `code` of an SSE `error` event (it has no Retry-After to tell the reset time). */
 export function errorKeyForCode(code: string): string {
   const key = KEY_FOR_CODE[code] ?? "internal";
-  return key === "quota" ? "quota_no_time" : key;
+  return QUOTAS.has(key) ? `${key}_no_time` : key;
 }
 
 export function errorKeyFor(error: unknown): string {
@@ -60,8 +64,8 @@ export function errorKeyFor(error: unknown): string {
 /** What to tell the person; the daily quota comes from the `daily_quota` code, Retry-After only says when it resets. */
 export function chatErrorFor(error: unknown, retry: RetryAction, now: Date = new Date()): ChatError {
   const key = errorKeyFor(error);
-  if (key !== "quota") return { key, retry };
+  if (!QUOTAS.has(key)) return { key, retry };
   const seconds = error instanceof ApiError ? error.retryAfter : null;
-  if (seconds === null) return { key: "quota_no_time", retry };
+  if (seconds === null) return { key: `${key}_no_time`, retry };
   return { key, retry, retryAt: new Date(now.getTime() + seconds * 1000).toISOString() };
 }

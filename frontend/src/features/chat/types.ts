@@ -40,6 +40,7 @@ export type StreamErrorCode =
   | "server_stopping"
   | "overloaded"
   | "daily_quota"
+  | "token_quota"
   | "internal"
   | "rate_limited"
   | "timeout"

@@ -3,10 +3,26 @@ import { formatTime } from "../../../lib/format";
 import { useUsage } from "../hooks";
 import type { Usage } from "../types";
 
+/** "Tokens today: 1,200 of 50,000", when the server has a daily token quota. */
+function TokensToday({ usage }: { usage: Usage }) {
+  const { t, i18n } = useTranslation();
+  if (!usage.daily_token_limit) return null;
+  const numbers = new Intl.NumberFormat(i18n.language);
+  return (
+    <p className="usage-line" data-testid="tokens-today">
+      {t("usage.tokensToday", {
+        used: numbers.format(usage.tokens_today),
+        limit: numbers.format(usage.daily_token_limit),
+      })}
+    </p>
+  );
+}
+
 /** "Messages today: 3 of 50"; a warning with the reset time once the limit is reached. Nothing without a quota. */
 export function UsageSummary({ usage }: { usage: Usage | undefined }) {
   const { t, i18n } = useTranslation();
-  if (!usage || usage.daily_message_limit === null) return null;
+  if (!usage) return null;
+  if (usage.daily_message_limit === null) return <TokensToday usage={usage} />;
   const numbers = new Intl.NumberFormat(i18n.language);
   const values = {
     used: numbers.format(usage.daily_messages_used),
@@ -20,9 +36,12 @@ export function UsageSummary({ usage }: { usage: Usage | undefined }) {
     );
   }
   return (
-    <p className="usage-line" data-testid="daily-usage">
-      {t("usage.today", values)}
-    </p>
+    <>
+      <p className="usage-line" data-testid="daily-usage">
+        {t("usage.today", values)}
+      </p>
+      <TokensToday usage={usage} />
+    </>
   );
 }
 
