@@ -14,6 +14,7 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.llm import LLMService, build_llm_service
 from app.services.chat import ChatService
+from app.services.jobs import JobRegistry
 from app.services.ratelimit import RateLimits
 
 
@@ -24,6 +25,7 @@ class AppContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     llm: LLMService
     chat: ChatService
+    jobs: JobRegistry
     limits: RateLimits
     signing_key: str
 
@@ -32,12 +34,14 @@ def build_context(settings: Settings) -> AppContext:
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
     llm = build_llm_service(settings)
+    chat = ChatService(sessionmaker, llm, settings)
     return AppContext(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
         llm=llm,
-        chat=ChatService(sessionmaker, llm, settings),
+        chat=chat,
+        jobs=JobRegistry(sessionmaker, chat.background, max_per_user=settings.max_jobs_per_user),
         limits=RateLimits.from_settings(settings),
         signing_key=settings.signing_key(),
     )

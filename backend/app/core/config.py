@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     system_prompt: str = "You are Conversa, a helpful, concise assistant. Answer in the language the user writes in."
     redis_url: str | None = None
     redis_key_prefix: str = Field("conversa", pattern=r"^[A-Za-z0-9:_-]{1,64}$")  # every Redis key starts with it
+    max_jobs_per_user: int = Field(3, ge=1)  # replies being generated at once per user (429 past it)
     # Replies already streaming pause at most this long while new chats are admitted (app.services.admissions).
     admission_max_pause_ms: float = Field(500.0, ge=0, le=10_000)
 
