@@ -32,6 +32,8 @@ const KEY_FOR_CODE: Record<string, string> = {
   internal: "internal",
   model_cannot_read_images: "cannot_read_images",
   attachment_in_use: "attachment_in_use",
+  too_many_replies: "too_many_replies",
+  reply_in_progress: "reply_in_progress",
 };
 
 /** A server without codes: the status says what went wrong. */
