@@ -15,6 +15,7 @@ from app.core.db import create_engine, create_sessionmaker
 from app.llm import LLMService, build_llm_service
 from app.services.chat import ChatService
 from app.services.jobs import JobRegistry
+from app.services.jobs_redis import RedisJobRegistry
 from app.services.ratelimit import RateLimits
 
 
@@ -41,7 +42,16 @@ def build_context(settings: Settings) -> AppContext:
         sessionmaker=sessionmaker,
         llm=llm,
         chat=chat,
-        jobs=JobRegistry(sessionmaker, chat.background, max_per_user=settings.max_jobs_per_user),
+        jobs=build_jobs(settings, sessionmaker, chat),
         limits=RateLimits.from_settings(settings),
         signing_key=settings.signing_key(),
     )
+
+
+def build_jobs(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], chat: ChatService) -> JobRegistry:
+    """Reply jobs in memory, or shared through Redis by every instance when REDIS_URL is set."""
+    if settings.redis_url:
+        return RedisJobRegistry.connect(
+            settings.redis_url, settings.redis_key_prefix, sessionmaker, chat, settings.max_jobs_per_user
+        )
+    return JobRegistry(sessionmaker, chat.background, max_per_user=settings.max_jobs_per_user)

@@ -36,6 +36,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ensure_sqlite_folder(settings)
     context = build_context(settings)
     await ensure_schema(context.engine, settings.sqlalchemy_url)
+    await context.jobs.open()
     app.state.context = context
     # Everything imported and built so far lives as long as the process: keep it out of the
     # garbage collector's full passes (a full pass over it takes ~100 ms and stalls every stream).
@@ -54,6 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Let replies in flight be saved before the connections go away.
         if context.chat.background:
             await asyncio.wait(context.chat.background, timeout=5)
+        await context.jobs.close()
         await context.engine.dispose()
 
 

@@ -33,12 +33,12 @@ from app.core.errors import AppError
 from app.llm import LLMInternalError
 from app.models import Message
 from app.services.chat import PreparedTurn
-from app.services.events import ChatEvent, ReplySync, Token, TurnDone, TurnFailed
+from app.services.events import ChatEvent, RelayedEvent, ReplySync, Token, TurnDone, TurnFailed
 
 logger = logging.getLogger("app.jobs")
 STOP_WAIT_S = 10.0  # POST .../stop answers once the partial reply is saved, or after this long
 
-ReaderEvent = ChatEvent | ReplySync
+ReaderEvent = ChatEvent | ReplySync | RelayedEvent
 
 
 class TooManyReplies(AppError):
@@ -138,6 +138,12 @@ class JobRegistry:
     jobs: dict[int, Job] = field(default_factory=dict)
     slots: dict[int, int] = field(default_factory=dict)  # user id -> slots held (reserved or running)
     reserved_conversations: set[int] = field(default_factory=set)
+
+    async def open(self) -> None:
+        """At start-up (the Redis registry connects here)."""
+
+    async def close(self) -> None:
+        """At shutdown, once the jobs ended."""
 
     # -- admission -------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
