@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     data_dir: Path = BACKEND_DIR / "data"
     database_url: str = ""  # empty: SQLite at {data_dir}/chat.db
+    # false (several replicas): never migrate at start; a schema that is not current stops the start-up
+    # (the migrations run once, `python -m app.cli migrate`, before the replicas start).
+    migrate_on_start: bool = True
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
 
