@@ -15,7 +15,6 @@ from app.core.db import create_engine, create_sessionmaker
 from app.llm import LLMService, build_llm_service
 from app.services.chat import ChatService
 from app.services.jobs import JobRegistry
-from app.services.jobs_redis import RedisJobRegistry
 from app.services.ratelimit import RateLimits
 
 
@@ -51,6 +50,9 @@ def build_context(settings: Settings) -> AppContext:
 def build_jobs(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], chat: ChatService) -> JobRegistry:
     """Reply jobs in memory, or shared through Redis by every instance when REDIS_URL is set."""
     if settings.redis_url:
+        # Imported only here: the Redis client costs ~20 MB of memory a single instance does without.
+        from app.services.jobs_redis import RedisJobRegistry
+
         return RedisJobRegistry.connect(
             settings.redis_url, settings.redis_key_prefix, sessionmaker, chat, settings.max_jobs_per_user
         )
