@@ -60,6 +60,16 @@ class ReplyStopped(AppError):
     default_message = "The reply was stopped."
 
 
+class Reader:
+    """One follower of a job: the future it waits on while it has sent everything (a bare future
+    per wait is the cheapest wake-up asyncio has; this runs once per token per reader)."""
+
+    __slots__ = ("waiter",)
+
+    def __init__(self) -> None:
+        self.waiter: asyncio.Future[None] | None = None
+
+
 class Job:
     """One reply being generated: the log of its events and the readers following it."""
 
@@ -70,32 +80,38 @@ class Job:
         self.conversation_id = turn.conversation_id
         self.turn = turn
         self.log: list[ReaderEvent] = []
-        self.readers: set[asyncio.Event] = set()
+        self.readers: set[Reader] = set()
         self.ended = False  # no event will be appended any more
         self.scope = anyio.CancelScope()
         self.task: asyncio.Task[None] | None = None
 
     def publish(self, event: ReaderEvent) -> None:
         self.log.append(event)
-        for wake in self.readers:
-            wake.set()
+        for reader in self.readers:
+            waiter = reader.waiter
+            if waiter is not None:
+                reader.waiter = None
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def end(self) -> None:
         self.ended = True
-        for wake in self.readers:
-            wake.set()
+        for reader in self.readers:
+            if reader.waiter is not None and not reader.waiter.done():
+                reader.waiter.set_result(None)
 
     def text_so_far(self, upto: int) -> str:
         return "".join([event.text for event in self.log[:upto] if type(event) is Token])
 
     def follow(self, start: int, first: ReaderEvent | None = None) -> AsyncIterator[ReaderEvent]:
         """The log from `start` on, as one reader; registered now (not at the first iteration)."""
-        wake = asyncio.Event()
-        self.readers.add(wake)
-        return self._read(wake, start, first)
+        reader = Reader()
+        self.readers.add(reader)
+        return self._read(reader, start, first)
 
-    async def _read(self, wake: asyncio.Event, cursor: int, first: ReaderEvent | None) -> AsyncIterator[ReaderEvent]:
+    async def _read(self, reader: Reader, cursor: int, first: ReaderEvent | None) -> AsyncIterator[ReaderEvent]:
         log = self.log
+        loop = asyncio.get_running_loop()
         try:
             if first is not None:
                 yield first
@@ -105,10 +121,10 @@ class Job:
                     yield log[cursor - 1]
                 if self.ended:
                     return
-                wake.clear()
-                await wake.wait()
+                waiter = reader.waiter = loop.create_future()
+                await waiter
         finally:
-            self.readers.discard(wake)
+            self.readers.discard(reader)
 
 
 @dataclass
