@@ -191,9 +191,14 @@ async def test_following_another_users_conversation_is_not_found(live_server: An
         conversation_id, _ = await start_reply(client, ana, tokens=1)
         follow = await client.get(f"/api/conversations/{conversation_id}/stream", headers=bia)
         stop = await client.post(f"/api/conversations/{conversation_id}/stop", headers=bia)
+        # 404, not 409 `reply_in_progress`: nothing tells Bia that Ana's conversation exists.
+        post = await client.post(
+            "/api/chat/stream", headers=bia, json={"message": "hi", "conversation_id": conversation_id}
+        )
         reply = await wait_for_reply(client, ana, conversation_id)
     assert follow.status_code == 404
     assert stop.status_code == 404
+    assert post.status_code == 404
     assert reply["status"] == "complete"
 
 

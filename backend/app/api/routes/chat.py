@@ -31,10 +31,15 @@ def reply_job_stream(context: AppContext, slot: JobSlot, turn: PreparedTurn) -> 
     return event_stream(context, context.jobs.start(slot, turn, context.chat.stream))
 
 
-async def _prepare(body: ChatIn, user: User, context: AppContext, session: SessionDep) -> PreparedTurn:
-    conversation: Conversation | None = None
-    if body.conversation_id is not None:
-        conversation = await load_owned_conversation(session, user, body.conversation_id)
+async def _conversation(body: ChatIn, user: User, session: SessionDep) -> Conversation | None:
+    if body.conversation_id is None:
+        return None
+    return await load_owned_conversation(session, user, body.conversation_id)
+
+
+async def _prepare(
+    body: ChatIn, user: User, context: AppContext, session: SessionDep, conversation: Conversation | None
+) -> PreparedTurn:
     return await context.chat.prepare_message(
         session,
         user,
@@ -51,7 +56,7 @@ async def chat(
     body: ValidChatIn, user: ChattingUser, ticket: Admitting, context: ContextDep, session: SessionDep
 ) -> ChatOut:
     """Send a message and get the assistant's whole reply (the user's message is kept on errors)."""
-    turn = await _prepare(body, user, context, session)
+    turn = await _prepare(body, user, context, session, await _conversation(body, user, session))
     ticket.done()  # admitted: the wait for the whole reply must not hold streaming replies back
     reply = await context.chat.reply(turn)
     return ChatOut(
@@ -69,5 +74,6 @@ async def chat(
 async def chat_stream(body: ValidChatIn, user: ChattingUser, context: ContextDep, session: SessionDep) -> Response:
     """Send a message and receive the reply as server-sent events. The reply goes on (and is saved
     complete) if the connection closes: `GET /api/conversations/{id}/stream` follows it again."""
+    conversation = await _conversation(body, user, session)  # 404 before 409: no existence leak
     async with context.jobs.reserve(user.id, body.conversation_id) as slot:
-        return reply_job_stream(context, slot, await _prepare(body, user, context, session))
+        return reply_job_stream(context, slot, await _prepare(body, user, context, session, conversation))
