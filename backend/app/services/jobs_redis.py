@@ -111,6 +111,7 @@ class Relay:
     stream: str
     sent: int = 0
     ended: bool = False
+    published: asyncio.Task[None] | None = None  # the job's entry in Redis (its end waits for it)
 
 
 @dataclass
@@ -222,10 +223,11 @@ class RedisJobRegistry(JobRegistry):
         if keys:
             await self.redis.delete(keys)
 
-    def _background(self, work: Any) -> None:
-        task = asyncio.create_task(work)
+    def _background(self, work: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.create_task(work)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+        return task
 
     # -- local jobs, as seen from Redis -------------------------------------------------------------------
     def _started(self, job: Job, slot: JobSlot) -> None:
@@ -241,7 +243,8 @@ class RedisJobRegistry(JobRegistry):
             "question": turn.user_message.id,
             "siblings": ",".join(map(str, turn.reply_siblings)),
         }
-        self._background(self._publish_start(job.conversation_id, job.user_id, fields))
+        relay = self.relays[job]
+        relay.published = self._background(self._publish_start(job.conversation_id, job.user_id, fields))
 
     async def _publish_start(self, conversation_id: int, user_id: int, fields: dict[str, Any]) -> None:
         pipe = await self.redis.pipeline(transaction=False)
@@ -256,6 +259,8 @@ class RedisJobRegistry(JobRegistry):
         self._background(self._publish_end(job, relay))
 
     async def _publish_end(self, job: Job, relay: Relay | None) -> None:
+        if relay is not None and relay.published is not None:
+            await asyncio.wait([relay.published])  # a short reply must not end before it was announced
         await self._flush_job(job, relay)  # the done/error event first, so a follower never misses it
         pipe = await self.redis.pipeline(transaction=False)
         pipe.delete([self.key("conv", job.conversation_id)])
