@@ -213,12 +213,15 @@ async def chat_stream(
     timeout: float = 120.0,
     gate: asyncio.Event | None = None,
     first_token_only: bool = False,
+    stop_after_first_token: bool = False,
     path: str = "/api/chat/stream",
 ) -> StreamResult:
     """POST /api/chat/stream and follow the events to the end; checks every token arrived.
 
     With first_token_only the connection is closed after the first token (the reply is a job of
-    the server: it goes on and is saved complete): enough to time the first token.
+    the server: it goes on and is saved complete): enough to time the first token. With
+    stop_after_first_token the reply is also stopped (POST .../stop, after the timing), as closing
+    the connection did before replies were jobs: nothing keeps generating behind the next request.
     """
     result = StreamResult(expected_tokens=expected_token_count(message))
     payload: dict[str, Any] = {"message": message}
@@ -255,6 +258,11 @@ async def chat_stream(
                             result.first_token = time.perf_counter()
                             if first_token_only:
                                 result.ok = True
+                                if stop_after_first_token and result.conversation_id is not None:
+                                    writer.close()
+                                    await request_json(
+                                        port, "POST", f"/api/conversations/{result.conversation_id}/stop", token=token
+                                    )
                                 return result
                         result.tokens += 1
                         parts.append(json.loads(data_line[6:])["text"])
