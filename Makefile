@@ -13,9 +13,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 HAS_FRONTEND := $(wildcard $(FRONTEND)/package.json)
+TEST_SCALE_POSTGRES ?= postgresql+asyncpg://postgres@127.0.0.1:5432
+TEST_SCALE_REDIS ?= redis://127.0.0.1:6379/0
 
 .PHONY: help install install-dev local-model web run dev test lint typecheck test-backend test-postgres \
-        test-backends test-web test-e2e test-deploy test-containers bench bench-ci deploy deploy-check clean
+        test-backends test-web test-e2e test-deploy test-scale test-containers bench bench-ci deploy deploy-check clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -107,7 +109,11 @@ endif
 test-deploy: install-dev ## CloudFormation lint/checks and the deploy script against moto
 	$(PY) -m pytest -q deploy/tests
 
-test: lint typecheck local-model test-backends test-web test-e2e test-deploy ## everything: lint, types, all tests
+test-scale: install-dev ## two app processes + nginx (config from docker-compose.scale.yml) on PostgreSQL and Redis
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+	TEST_SCALE_POSTGRES=$(TEST_SCALE_POSTGRES) TEST_SCALE_REDIS=$(TEST_SCALE_REDIS) $(PY) scripts/test_scale.py
+
+test: lint typecheck local-model test-backends test-web test-e2e test-deploy test-scale ## everything: lint, types, all tests
 
 test-containers: ## build and run the image and compose files with podman (1 GB / 1 CPU)
 	bash scripts/test-containers.sh

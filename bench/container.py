@@ -123,6 +123,7 @@ async def run_container_load(bench: Bench, delay_ms: float, short: str, long: st
             "CHAT_RATE_LIMIT": "1000000/minute",
             "LOGIN_RATE_LIMIT": "100000/minute",
             "LOGIN_IP_RATE_LIMIT": "100000/minute",
+            "MAX_JOBS_PER_USER": "100000",  # a few accounts drive every stream
         }
         env_args = " ".join(f"-e {k}={v}" for k, v in env.items())
         started = time.perf_counter()

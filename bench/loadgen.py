@@ -213,12 +213,15 @@ async def chat_stream(
     timeout: float = 120.0,
     gate: asyncio.Event | None = None,
     first_token_only: bool = False,
+    stop_after_first_token: bool = False,
     path: str = "/api/chat/stream",
 ) -> StreamResult:
     """POST /api/chat/stream and follow the events to the end; checks every token arrived.
 
-    With first_token_only the connection is closed after the first token (the server then saves
-    the partial reply as incomplete): enough to time the first token without waiting for the rest.
+    With first_token_only the connection is closed after the first token (the reply is a job of
+    the server: it goes on and is saved complete): enough to time the first token. With
+    stop_after_first_token the reply is also stopped (POST .../stop, after the timing), as closing
+    the connection did before replies were jobs: nothing keeps generating behind the next request.
     """
     result = StreamResult(expected_tokens=expected_token_count(message))
     payload: dict[str, Any] = {"message": message}
@@ -255,6 +258,11 @@ async def chat_stream(
                             result.first_token = time.perf_counter()
                             if first_token_only:
                                 result.ok = True
+                                if stop_after_first_token and result.conversation_id is not None:
+                                    writer.close()
+                                    await request_json(
+                                        port, "POST", f"/api/conversations/{result.conversation_id}/stop", token=token
+                                    )
                                 return result
                         result.tokens += 1
                         parts.append(json.loads(data_line[6:])["text"])
@@ -285,6 +293,67 @@ async def chat_stream(
             result.error = "stream ended without a done event"
         elif result.tokens != result.expected_tokens or text != expected_reply(message) or done_text != text:
             result.error = f"tokens: got {result.tokens}, expected {result.expected_tokens} (text mismatch or lost)"
+        else:
+            result.ok = True
+    return result
+
+
+async def follow_reply(port: int, token: str, conversation_id: int, message: str, *, timeout: float = 120.0) -> StreamResult:
+    """GET /api/conversations/{id}/stream: the `sync` snapshot, then tokens to `done`; checks that
+    sync + tokens is the whole reply, as `done` carries it. A 204 (it ended meanwhile) is `status` 204."""
+    result = StreamResult(expected_tokens=expected_token_count(message), conversation_id=conversation_id)
+    request = _request_bytes("GET", f"/api/conversations/{conversation_id}/stream", port, None, token, close=True)
+    writer: asyncio.StreamWriter | None = None
+    synced: str | None = None
+    parts: list[str] = []
+    done_text: str | None = None
+    try:
+        result.started = time.perf_counter()
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(HOST, port)
+            writer.write(request)
+            result.status, headers = await _read_head(reader)
+            if result.status == 204:
+                return result
+            if result.status != 200:
+                body = await _read_body(reader, headers)
+                result.error = f"HTTP {result.status}: {body[:200]!r}"
+                return result
+            parser = _SSEStream()
+            while not parser.finished:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                for event in parser.feed(data):
+                    if event.startswith(b":"):
+                        continue
+                    name, _, data_line = event.partition(b"\n")
+                    kind = name[7:].decode()
+                    if kind == "sync":
+                        synced = json.loads(data_line[6:])["text_so_far"]
+                        result.first_token = time.perf_counter()
+                    elif kind == "token":
+                        result.tokens += 1
+                        parts.append(json.loads(data_line[6:])["text"])
+                    elif kind == "done":
+                        result.done = time.perf_counter()
+                        done_text = json.loads(data_line[6:])["assistant_message"]["content"]
+                    elif kind == "error":
+                        result.error = f"error event: {data_line[6:200].decode()}"
+                    result.events.append(kind)
+    except TimeoutError:
+        result.error = result.error or "timeout"
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, HTTPError) as exc:
+        result.error = result.error or f"{type(exc).__name__}: {exc}"
+    finally:
+        if writer is not None:
+            writer.close()
+    if not result.error:
+        text = (synced or "") + "".join(parts)
+        if synced is None or result.done == 0.0:
+            result.error = "no sync or no done event"
+        elif text != expected_reply(message) or done_text != text:
+            result.error = f"text mismatch: got {len(text)} chars, expected {len(expected_reply(message))}"
         else:
             result.ok = True
     return result

@@ -241,8 +241,12 @@ class Bench:
         results = []
         for i in range(count):
             token = tokens[i % len(tokens)]
-            results.append(await loadgen.chat_stream(server.port, token, SHORT_MESSAGE, first_token_only=True))
-            await asyncio.sleep(0.1)  # the server saves the partial reply of the closed stream meanwhile
+            results.append(
+                await loadgen.chat_stream(
+                    server.port, token, SHORT_MESSAGE, first_token_only=True, stop_after_first_token=True
+                )
+            )
+            await asyncio.sleep(0.1)  # the server saves the stopped reply meanwhile
         errors = [r for r in results if not r.ok]
         overheads = [(r.ttft * 1000 - DELAY_MS) for r in results if r.ok]
         self.add(
@@ -472,6 +476,7 @@ class Bench:
                     SHORT_MESSAGE,
                     conversation_id=conversation_id,
                     first_token_only=True,
+                    stop_after_first_token=True,
                 )
                 await asyncio.sleep(0.1)
                 if not result.ok:
@@ -532,7 +537,12 @@ class Bench:
         tree_overheads = []
         for _ in range(turns):
             result = await loadgen.chat_stream(
-                server.port, token, SHORT_MESSAGE, conversation_id=tree_id, first_token_only=True
+                server.port,
+                token,
+                SHORT_MESSAGE,
+                conversation_id=tree_id,
+                first_token_only=True,
+                stop_after_first_token=True,
             )
             await asyncio.sleep(0.1)
             if not result.ok:

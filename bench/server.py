@@ -40,6 +40,7 @@ def base_env(data_dir: Path, **overrides: str) -> dict[str, str]:
         CHAT_RATE_LIMIT="1000000/minute",
         LOGIN_RATE_LIMIT="100000/minute",
         LOGIN_IP_RATE_LIMIT="100000/minute",
+        MAX_JOBS_PER_USER="100000",  # a few accounts drive every stream
         PYTHONUNBUFFERED="1",
     )
     env.update(EXTRA_ENV)

@@ -14,6 +14,7 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.llm import LLMService, build_llm_service
 from app.services.chat import ChatService
+from app.services.jobs import JobRegistry
 from app.services.ratelimit import RateLimits
 from app.services.runtime_settings import RuntimeSettings
 
@@ -25,6 +26,7 @@ class AppContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     llm: LLMService
     chat: ChatService
+    jobs: JobRegistry
     limits: RateLimits
     signing_key: str
     runtime: RuntimeSettings
@@ -35,13 +37,27 @@ def build_context(settings: Settings) -> AppContext:
     sessionmaker = create_sessionmaker(engine)
     llm = build_llm_service(settings)
     runtime = RuntimeSettings(sessionmaker, settings)
+    chat = ChatService(sessionmaker, llm, settings, runtime=runtime)
     return AppContext(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
         llm=llm,
-        chat=ChatService(sessionmaker, llm, settings, runtime=runtime),
+        chat=chat,
+        jobs=build_jobs(settings, sessionmaker, chat),
         limits=RateLimits.from_settings(settings),
         signing_key=settings.signing_key(),
         runtime=runtime,
     )
+
+
+def build_jobs(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], chat: ChatService) -> JobRegistry:
+    """Reply jobs in memory, or shared through Redis by every instance when REDIS_URL is set."""
+    if settings.redis_url:
+        # Imported only here: the Redis client costs ~20 MB of memory a single instance does without.
+        from app.services.jobs_redis import RedisJobRegistry
+
+        return RedisJobRegistry.connect(
+            settings.redis_url, settings.redis_key_prefix, sessionmaker, chat, settings.max_jobs_per_user
+        )
+    return JobRegistry(sessionmaker, chat.background, max_per_user=settings.max_jobs_per_user)

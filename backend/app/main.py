@@ -35,7 +35,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import ensure_sqlite_folder
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
-from app.core.migrations import ensure_schema
+from app.core.migrations import SchemaNotCurrent, ensure_schema
 from app.core.openapi import document_error_responses
 from app.core.shutdown import forward_stop_signals
 
@@ -50,7 +50,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     ensure_sqlite_folder(settings)
     context = build_context(settings)
-    await ensure_schema(context.engine, settings.sqlalchemy_url)
+    try:
+        await ensure_schema(context.engine, settings.sqlalchemy_url, migrate=settings.migrate_on_start)
+    except SchemaNotCurrent as exc:
+        logger.critical("%s", exc)  # one clear line before the traceback the server prints
+        await context.engine.dispose()
+        raise
+    await context.jobs.open()
     app.state.context = context
     app_metrics.watch_pool(context.engine)
     # Everything imported and built so far lives as long as the process: keep it out of the
@@ -74,6 +80,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Let replies in flight be saved before the connections go away.
         if context.chat.background:
             await asyncio.wait(context.chat.background, timeout=5)
+        await context.jobs.close()
         await context.engine.dispose()
 
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -274,3 +275,35 @@ def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# Redis on 127.0.0.1:6379 (TEST_REDIS_URL picks the database): rate limits and reply jobs shared by instances.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_reachable() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), 1).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not redis_reachable():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis must be running on 127.0.0.1:6379 in CI")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    return REDIS_URL
+
+
+@pytest.fixture
+async def redis_prefix(redis_url: str) -> Any:
+    """A key prefix of this test's own: it deletes only the keys it created (the Redis may be shared)."""
+    prefix = f"conversa-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    from limits.aio.storage import RedisStorage
+
+    storage = RedisStorage(redis_url.replace("redis://", "async+redis://", 1), key_prefix=prefix)
+    await storage.reset()  # deletes `{prefix}*` only

@@ -86,7 +86,7 @@ test("Stop keeps the partial reply, marked incomplete, also after a reload", asy
   await expect(composer(page)).toBeEnabled();
 
   await expect(page).toHaveURL(/\/c\/\d+$/);
-  // The server saves the partial reply when it sees the closed stream.
+  // Stop asked the server to stop the reply; it saved what was written.
   const conversationId = Number(new URL(page.url()).pathname.split("/").pop());
   await expect.poll(() => lastSavedMessage(page, conversationId)).toBe("assistant incomplete");
   await page.reload();

@@ -17,7 +17,16 @@ from app.core.errors import AppError
 from app.core.stall import StallTimeout
 from app.models import Message
 from app.schemas import MessageOut
-from app.services.events import ChatEvent, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
+from app.services.events import (
+    ChatEvent,
+    RelayedEvent,
+    ReplySync,
+    TitleChanged,
+    Token,
+    TurnDone,
+    TurnFailed,
+    TurnStarted,
+)
 
 logger = logging.getLogger("app.sse")
 PING = b": ping\n\n"
@@ -49,9 +58,16 @@ def error_payload(error: AppError) -> dict[str, Any]:
     return payload
 
 
-def encode_chat_event(event: ChatEvent) -> bytes:
+def encode_chat_event(event: ChatEvent | ReplySync | RelayedEvent) -> bytes:
     if type(event) is Token:  # first: one per token, the others once per reply
         return token_event(event.text)
+    if isinstance(event, RelayedEvent):
+        return f"event: {event.name}\ndata: {event.data}\n\n".encode()
+    if isinstance(event, ReplySync):
+        sync: dict[str, Any] = {"assistant_message_id": event.assistant_message_id, "text_so_far": event.text_so_far}
+        if event.reasoning_so_far is not None:
+            sync["reasoning_so_far"] = event.reasoning_so_far
+        return sse("sync", sync)
     if isinstance(event, TurnStarted):
         return sse(
             "start", {"conversation_id": event.conversation_id, "user_message": message_json(event.user_message)}
@@ -144,6 +160,6 @@ class EventStreamResponse(StreamingResponse):
 
 
 def chat_event_stream(
-    events: AsyncIterator[ChatEvent], *, heartbeat_s: float, send_timeout_s: float
+    events: AsyncIterator[ChatEvent | ReplySync | RelayedEvent], *, heartbeat_s: float, send_timeout_s: float
 ) -> EventStreamResponse:
     return EventStreamResponse(events, encode_chat_event, heartbeat_s=heartbeat_s, send_timeout_s=send_timeout_s)

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     data_dir: Path = BACKEND_DIR / "data"
     database_url: str = ""  # empty: SQLite at {data_dir}/chat.db
+    # false (several replicas): never migrate at start; a schema that is not current stops the start-up
+    # (the migrations run once, `python -m app.cli migrate`, before the replicas start).
+    migrate_on_start: bool = True
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
     # GET /metrics (Prometheus) answers only with `Authorization: Bearer <this>`; unset: off (404, nothing collected).
@@ -54,6 +57,7 @@ class Settings(BaseSettings):
     system_prompt: str = "You are Conversa, a helpful, concise assistant. Answer in the language the user writes in."
     redis_url: str | None = None
     redis_key_prefix: str = Field("conversa", pattern=r"^[A-Za-z0-9:_-]{1,64}$")  # every Redis key starts with it
+    max_jobs_per_user: int = Field(3, ge=1)  # replies being generated at once per user (429 past it)
     # Replies already streaming pause at most this long while new chats are admitted (app.services.admissions).
     admission_max_pause_ms: float = Field(500.0, ge=0, le=10_000)
 

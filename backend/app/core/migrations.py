@@ -41,10 +41,22 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return None
 
 
-async def ensure_schema(engine: AsyncEngine, database_url: str) -> None:
-    """Migrate when the database is behind; cheap when it is current."""
-    if await current_revision(engine) == SCHEMA_REVISION:
+class SchemaNotCurrent(RuntimeError):
+    """The database is not at this version's schema and this instance must not migrate it."""
+
+
+async def ensure_schema(engine: AsyncEngine, database_url: str, *, migrate: bool = True) -> None:
+    """Migrate when the database is behind (unless `migrate` is false: then refuse); cheap when it is current."""
+    revision = await current_revision(engine)
+    if revision == SCHEMA_REVISION:
         return
+    if not migrate:
+        raise SchemaNotCurrent(
+            f"The database schema is at revision {revision or 'none (an empty database)'}, but this version "
+            f"of Conversa needs {SCHEMA_REVISION}. MIGRATE_ON_START is false, so this instance does not "
+            "migrate: run the migrations once (`python -m app.cli migrate`, the `migrate` service of "
+            "docker-compose.scale.yml), then start the replicas."
+        )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -55,12 +55,20 @@ class FakeChatModel(BaseChatModel):
     def _was_cut(self, messages: list[BaseMessage], max_tokens: int | None) -> bool:
         return max_tokens is not None and len(self._tokens(messages)) > max_tokens
 
-    def _check_failure(self, messages: list[BaseMessage], sent: int) -> None:
+    def _failure_point(self, messages: list[BaseMessage]) -> int | None:
+        """After how many tokens the scripted failure comes (read once per call: a message may be megabytes)."""
         last = str(messages[-1].content) if messages else ""
-        if FAIL_MARKER in last and sent == 0:
-            raise FakeModelError("scripted failure before the first token")
-        if FAIL_MID_MARKER in last and sent == 5:
-            raise FakeModelError("scripted failure in the middle of the reply")
+        if FAIL_MARKER in last:
+            return 0
+        if FAIL_MID_MARKER in last:
+            return 5
+        return None
+
+    @staticmethod
+    def _check_failure(fail_at: int | None, sent: int) -> None:
+        if fail_at == sent:
+            where = "before the first token" if sent == 0 else "in the middle of the reply"
+            raise FakeModelError(f"scripted failure {where}")
 
     def _generate(
         self,
@@ -89,8 +97,9 @@ class FakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        fail_at = self._failure_point(messages)
         for sent, token in enumerate(self._tokens(messages, kwargs.get("max_tokens"))):
-            self._check_failure(messages, sent)
+            self._check_failure(fail_at, sent)
             if self.delay_s:
                 time.sleep(self.delay_s)
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
@@ -102,8 +111,9 @@ class FakeChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        fail_at = self._failure_point(messages)
         for sent, token in enumerate(self._tokens(messages, kwargs.get("max_tokens"))):
-            self._check_failure(messages, sent)
+            self._check_failure(fail_at, sent)
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))

@@ -19,6 +19,7 @@ from app.core.config import Settings
 from app.core.stall import StallTimeout
 from app.llm.errors import LLMConfigError, LLMError, LLMRateLimited, LLMTimeout
 from app.llm.prompts import TITLE_INSTRUCTION, TITLE_MAX_CHARS
+from app.llm.streaming import stream_chunks
 from app.llm.types import ChatTurn, GenerationOptions, TokenUsage
 
 if TYPE_CHECKING:  # LangChain itself is imported on the first chat (with a remote provider)
@@ -108,7 +109,7 @@ class LLMService:
         kwargs = call_options(self.provider, options, self.settings, with_usage=usage is not None)
         if options and options.stop:
             kwargs["stop"] = list(options.stop)
-        stream = model.astream(prompt, **kwargs).__aiter__()
+        stream = stream_chunks(model, prompt, **kwargs).__aiter__()  # keeps no chunk (app.llm.streaming)
         # The timeout bounds the wait for each chunk, so a long but steady reply is fine.
         stall = StallTimeout(timeout)
         reported = TokenUsage(estimated=False)

@@ -93,6 +93,11 @@ class ConversationOut(OrmModel):
     title: str
     created_at: datetime
     updated_at: datetime
+    generating: bool = False  # a reply is being written in it now (GET .../stream follows it)
+
+
+class StopOut(BaseModel):
+    stopped: bool  # false: no reply was being generated
 
 
 class ConversationListItem(ConversationOut):

@@ -257,7 +257,7 @@ async def export_json(
     """One JSON document, written a message at a time; `children` (ids only) gives each one's siblings."""
     from app.schemas import ConversationOut, MessageOut
 
-    head = ConversationOut.model_validate(conversation).model_dump(mode="json")
+    head = ConversationOut.model_validate(conversation).model_dump(mode="json", exclude={"generating"})
     # Every node of the tree, with its parent: a tool reading the export sees every branch.
     head["active_message_id"] = active_id
     text = json.dumps(head, ensure_ascii=False)

@@ -43,3 +43,20 @@ class TitleChanged:
 
 
 ChatEvent = TurnStarted | Token | TurnDone | TurnFailed | TitleChanged
+
+
+@dataclass(slots=True, frozen=True)
+class ReplySync:
+    """A reader joining a reply in progress: everything generated so far, then the usual events."""
+
+    text_so_far: str
+    assistant_message_id: int | None = None  # set once the reply is stored (it is stored when it ends)
+    reasoning_so_far: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class RelayedEvent:
+    """An event of a reply generated on another instance, as that instance encoded it (its SSE name and JSON)."""
+
+    name: str
+    data: str

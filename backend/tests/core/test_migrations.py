@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.core.migrations import BACKEND_DIR, SCHEMA_REVISION, current_revision, ensure_schema
+from app.core.migrations import BACKEND_DIR, SCHEMA_REVISION, SchemaNotCurrent, current_revision, ensure_schema
 
 
 def test_schema_revision_is_alembics_head() -> None:
@@ -43,6 +44,18 @@ async def test_a_broken_migration_stops_start_up() -> None:
     with pytest.raises(RuntimeError, match="Database migration failed"):
         await ensure_schema(engine, url)
     await engine.dispose()
+
+
+async def test_a_replica_that_must_not_migrate_refuses_an_old_schema(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await asyncio.to_thread(alembic_upgrade, url, "0008")
+    engine = create_async_engine(url)
+    try:
+        with pytest.raises(SchemaNotCurrent, match=r"revision 0008.*needs 0009.*app\.cli migrate"):
+            await ensure_schema(engine, url, migrate=False)
+        assert await current_revision(engine) == "0008"  # untouched: the migrate step owns it
+    finally:
+        await engine.dispose()
 
 
 def alembic_upgrade(url: str, revision: str) -> None:

@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 from typing import Any
 
 import pytest
 
 from app.services.ratelimit import RateLimited, RateLimits
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def redis_reachable() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), 1).close()
-        return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def redis_url() -> str:
-    if not redis_reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis must be running on 127.0.0.1:6379 in CI")
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    return REDIS_URL
-
-
-@pytest.fixture
-async def redis_prefix(redis_url: str) -> Any:
-    """A key prefix of this test's own: it deletes only the keys it created (the Redis may be shared)."""
-    prefix = f"conversa-test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    from limits.aio.storage import RedisStorage
-
-    storage = RedisStorage(redis_url.replace("redis://", "async+redis://", 1), key_prefix=prefix)
-    await storage.reset()  # deletes `{prefix}*` only
 
 
 async def test_chat_limit_in_memory(make_settings: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -12,6 +13,7 @@ from app.context import AppContext
 from app.models import Conversation, User
 from app.schemas import ChatIn, ChatOut, MessageOut
 from app.services.chat import PreparedTurn
+from app.services.jobs import JobSlot, ReaderEvent
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 EVENT_STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -19,17 +21,25 @@ EVENT_STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def event_stream(context: AppContext, turn: PreparedTurn) -> EventStreamResponse:
+def event_stream(context: AppContext, events: AsyncIterator[ReaderEvent]) -> EventStreamResponse:
     settings = context.settings
-    return chat_event_stream(
-        context.chat.stream(turn), heartbeat_s=settings.sse_heartbeat_s, send_timeout_s=settings.sse_send_timeout_s
-    )
+    return chat_event_stream(events, heartbeat_s=settings.sse_heartbeat_s, send_timeout_s=settings.sse_send_timeout_s)
 
 
-async def _prepare(body: ChatIn, user: User, context: AppContext, session: SessionDep) -> PreparedTurn:
-    conversation: Conversation | None = None
-    if body.conversation_id is not None:
-        conversation = await load_owned_conversation(session, user, body.conversation_id)
+def reply_job_stream(context: AppContext, slot: JobSlot, turn: PreparedTurn) -> EventStreamResponse:
+    """The reply runs as a job of the server; this response is only its first reader."""
+    return event_stream(context, context.jobs.start(slot, turn, context.chat.stream))
+
+
+async def _conversation(body: ChatIn, user: User, session: SessionDep) -> Conversation | None:
+    if body.conversation_id is None:
+        return None
+    return await load_owned_conversation(session, user, body.conversation_id)
+
+
+async def _prepare(
+    body: ChatIn, user: User, context: AppContext, session: SessionDep, conversation: Conversation | None
+) -> PreparedTurn:
     return await context.chat.prepare_message(
         session,
         user,
@@ -46,7 +56,7 @@ async def chat(
     body: ValidChatIn, user: ChattingUser, ticket: Admitting, context: ContextDep, session: SessionDep
 ) -> ChatOut:
     """Send a message and get the assistant's whole reply (the user's message is kept on errors)."""
-    turn = await _prepare(body, user, context, session)
+    turn = await _prepare(body, user, context, session, await _conversation(body, user, session))
     ticket.done()  # admitted: the wait for the whole reply must not hold streaming replies back
     reply = await context.chat.reply(turn)
     return ChatOut(
@@ -62,5 +72,8 @@ async def chat(
     response_class=Response,
 )
 async def chat_stream(body: ValidChatIn, user: ChattingUser, context: ContextDep, session: SessionDep) -> Response:
-    """Send a message and receive the reply as server-sent events."""
-    return event_stream(context, await _prepare(body, user, context, session))
+    """Send a message and receive the reply as server-sent events. The reply goes on (and is saved
+    complete) if the connection closes: `GET /api/conversations/{id}/stream` follows it again."""
+    conversation = await _conversation(body, user, session)  # 404 before 409: no existence leak
+    async with context.jobs.reserve(user.id, body.conversation_id) as slot:
+        return reply_job_stream(context, slot, await _prepare(body, user, context, session, conversation))

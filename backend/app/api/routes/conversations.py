@@ -16,7 +16,7 @@ from app.api.deps import (
     StorageDep,
     ValidRegenerateIn,
 )
-from app.api.routes.chat import EVENT_STREAM_RESPONSES, event_stream
+from app.api.routes.chat import EVENT_STREAM_RESPONSES, event_stream, reply_job_stream
 from app.schemas import (
     MAX_ID,
     ActiveIn,
@@ -27,6 +27,7 @@ from app.schemas import (
     ConversationRename,
     MessageOut,
     MessagePage,
+    StopOut,
     TreeNodeOut,
     TreeOut,
 )
@@ -42,6 +43,7 @@ router = APIRouter(prefix="/conversations", tags=["conversations"])
 async def list_conversations(
     user: CurrentUser,
     session: SessionDep,
+    context: ContextDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
@@ -51,11 +53,13 @@ async def list_conversations(
     hits, total = await service.list_conversations(
         session, user, limit=limit, offset=offset, query=(q or "").strip() or None
     )
+    generating = await context.jobs.generating(user.id)
     items = [
         ConversationListItem(
-            **ConversationOut.model_validate(hit.conversation).model_dump(),
+            **ConversationOut.model_validate(hit.conversation).model_dump(exclude={"generating"}),
             message_id=hit.message_id,
             snippet=hit.snippet,
+            generating=hit.conversation.id in generating,
         )
         for hit in hits
     ]
@@ -69,9 +73,11 @@ async def create_conversation(body: ConversationCreate, user: CurrentUser, sessi
 
 
 @router.get("/{conversation_id}", responses={404: {}})
-async def get_conversation(conversation: OwnedConversation) -> ConversationOut:
-    """One conversation."""
-    return ConversationOut.model_validate(conversation)
+async def get_conversation(conversation: OwnedConversation, context: ContextDep) -> ConversationOut:
+    """One conversation (`generating`: a reply is being written in it now)."""
+    out = ConversationOut.model_validate(conversation)
+    out.generating = conversation.id in await context.jobs.generating(conversation.user_id)
+    return out
 
 
 @router.patch("/{conversation_id}", responses={404: {}})
@@ -183,5 +189,26 @@ async def regenerate(
     conversation: OwnedConversation, body: ValidRegenerateIn, context: ContextDep, session: SessionDep, _: ChattingUser
 ) -> Response:
     """Answer a question again as a new sibling reply (optionally edited first), as an event stream."""
-    turn = await context.chat.prepare_regenerate(session, conversation, body.message, body.message_id)
-    return event_stream(context, turn)
+    async with context.jobs.reserve(conversation.user_id, conversation.id) as slot:
+        turn = await context.chat.prepare_regenerate(session, conversation, body.message, body.message_id)
+        return reply_job_stream(context, slot, turn)
+
+
+@router.get(
+    "/{conversation_id}/stream",
+    responses={204: {"description": "No reply is being generated here"}, 404: {}, **EVENT_STREAM_RESPONSES},
+    response_class=Response,
+)
+async def follow_reply(conversation: OwnedConversation, context: ContextDep) -> Response:
+    """Follow the reply being generated (from any tab or device): one `sync` event with the text so far,
+    then the same `token` ... `done` (or `error`) events as `/api/chat/stream`; 204 when there is none."""
+    events = await context.jobs.follow(conversation.user_id, conversation.id)
+    if events is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return event_stream(context, events)
+
+
+@router.post("/{conversation_id}/stop", responses={404: {}})
+async def stop_reply(conversation: OwnedConversation, context: ContextDep) -> StopOut:
+    """Stop the reply being generated, from any connection; what it wrote so far is saved `incomplete`."""
+    return StopOut(stopped=await context.jobs.stop(conversation.user_id, conversation.id))

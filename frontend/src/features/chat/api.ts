@@ -2,7 +2,7 @@ import { apiFetch, apiJson } from "../../lib/api-client";
 import { createSseParser } from "./sse-parser";
 import type { ChatStreamEvent, MessagePage } from "./types";
 
-const STREAM_EVENTS = new Set(["start", "token", "done", "title", "error"]);
+const STREAM_EVENTS = new Set(["start", "sync", "token", "done", "title", "error"]);
 
 export function listMessages(conversationId: number, beforeId?: number): Promise<MessagePage> {
   const params = new URLSearchParams({ limit: "100" });
@@ -50,6 +50,32 @@ async function streamFrom(
   });
   if (!response.body) throw new Error("The response has no body");
   await readChatEvents(response.body, onEvent);
+}
+
+/**
+ * Follows the reply being generated in a conversation (from any tab or device): a `sync` event with
+ * the text so far, then its tokens. Resolves false at once when nothing is being generated (204);
+ * `onAttached` runs before the first event otherwise.
+ */
+export async function followReply(
+  conversationId: number,
+  signal: AbortSignal,
+  onEvent: (event: ChatStreamEvent) => void,
+  onAttached: () => void = () => undefined,
+): Promise<boolean> {
+  const response = await apiFetch(`/api/conversations/${conversationId}/stream`, {
+    headers: { Accept: "text/event-stream" },
+    signal,
+  });
+  if (response.status === 204 || !response.body) return false;
+  onAttached();
+  await readChatEvents(response.body, onEvent);
+  return true;
+}
+
+/** Stops the reply being generated in a conversation, whichever connection started it. */
+export async function stopReply(conversationId: number): Promise<void> {
+  await apiJson(`/api/conversations/${conversationId}/stop`, { method: "POST" });
 }
 
 /** Puts the branch through `messageId` on screen for every browser; answers with its last page. */

@@ -47,6 +47,10 @@ export type ChatAction =
   /** The server's page of the active path after a switch: replaces the path from where they differ. */
   | { type: "pathLoaded"; page: MessagePage }
   | { type: "accepted"; userMessage: Message }
+  /** A reply already being generated (opened, reloaded, or after a lost connection): it streams in below. */
+  | { type: "resumed"; conversationId: number; now: string }
+  /** Everything the reply being followed has so far (it replaces what arrived before a reconnect). */
+  | { type: "synced"; text: string }
   | { type: "tokens"; text: string }
   | { type: "replySaved"; message: Message }
   | { type: "replyFailed"; message: Message | null; error: ChatError }
@@ -248,6 +252,29 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       messages[index] = current && sameMessage(current, action.userMessage) ? current : action.userMessage;
       return { ...state, messages, rollback: null, keys: withKey(state, action.userMessage) };
     }
+    case "resumed": {
+      if (state.messages.some((message) => message.id === PENDING_ASSISTANT_ID)) return { ...state, streaming: true };
+      const last = state.messages[state.messages.length - 1];
+      return {
+        ...state,
+        exchange: state.exchange + 1,
+        streaming: true,
+        error: null,
+        messages: [
+          ...state.messages,
+          pendingMessage(PENDING_ASSISTANT_ID, "assistant", "", action.conversationId, action.now, {
+            parentId: last?.id ?? null,
+          }),
+        ],
+      };
+    }
+    case "synced":
+      return {
+        ...state,
+        messages: updateMessage(state.messages, PENDING_ASSISTANT_ID, (message) =>
+          message.content === action.text ? message : { ...message, content: action.text },
+        ),
+      };
     case "tokens":
       if (action.text === "") return state;
       return {

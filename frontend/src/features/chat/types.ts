@@ -41,6 +41,8 @@ export type StreamErrorCode =
   | "overloaded"
   | "daily_quota"
   | "token_quota"
+  /** The reply was stopped (the Stop button, from this tab or another): not an error to show. */
+  | "stopped"
   | "internal"
   | "rate_limited"
   | "timeout"
@@ -49,6 +51,8 @@ export type StreamErrorCode =
 export type ChatStreamEvent =
   | { type: "start"; conversation_id: number; user_message: Message }
   | { type: "token"; text: string }
+  /** First event when following a reply in progress: everything it has generated so far. */
+  | { type: "sync"; assistant_message_id: number | null; text_so_far: string }
   | { type: "done"; assistant_message: Message }
   | { type: "title"; conversation_id: number; title: string }
   | { type: "error"; code: StreamErrorCode; message: string; assistant_message: Message | null };

@@ -3,6 +3,8 @@ export interface Conversation {
   title: string;
   created_at: string;
   updated_at: string;
+  /** A reply is being written in it now (the chat reattaches to it when opened). */
+  generating?: boolean;
 }
 
 /** A sidebar entry; a search answer also carries its best match. */

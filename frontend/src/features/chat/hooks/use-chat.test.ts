@@ -9,14 +9,34 @@ function sse(events: [string, unknown][]): string {
   return events.map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`).join("");
 }
 
-/** A fetch that answers the stream route with `body`, left open when `keepOpen` (until aborted). */
-function mockFetch(body: string, { keepOpen = false, status = 200 } = {}) {
-  const fetchMock = vi.fn(async (_url: string, init?: RequestInit) => {
+const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json" } });
+
+/**
+ * A fetch that answers the stream routes with `body`, left open when `keepOpen` (until aborted or
+ * stopped: POST .../stop ends it with the `stopped` error carrying `stoppedReply`). Nothing is being
+ * generated for GET .../stream (204), and the saved messages are `saved`.
+ */
+function mockFetch(
+  body: string,
+  { keepOpen = false, status = 200, stoppedReply = null as Message | null, saved = [] as Message[] } = {},
+) {
+  let open: ReadableStreamDefaultController<Uint8Array> | null = null;
+  const fetchMock = vi.fn(async (url: string, init?: RequestInit) => {
+    const method = init?.method ?? "GET";
+    if (url.endsWith("/stop")) {
+      open?.enqueue(new TextEncoder().encode(sse([["error", { code: "stopped", message: "", assistant_message: stoppedReply }]])));
+      open?.close();
+      open = null;
+      return json({ stopped: true });
+    }
+    if (method === "GET" && url.endsWith("/stream")) return new Response(null, { status: 204 });
+    if (method === "GET" && url.includes("/messages")) return json({ items: saved, has_more: false });
     if (status !== 200) return new Response(JSON.stringify({ detail: "nope" }), { status });
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         controller.enqueue(new TextEncoder().encode(body));
-        if (!keepOpen) controller.close();
+        if (keepOpen) open = controller;
+        else controller.close();
         init?.signal?.addEventListener("abort", () => controller.error(new DOMException("Aborted", "AbortError")));
       },
     });
@@ -125,13 +145,14 @@ describe("useChat", () => {
     expect(result.current.error).toEqual({ key: "rate_limited", retry: { type: "send", text: "Too fast" } });
   });
 
-  it("Stop keeps what arrived, marked incomplete", async () => {
-    mockFetch(
+  it("Stop asks the server to stop, and keeps what arrived, marked incomplete", async () => {
+    const stoppedReply = message(2, "assistant", "Partial", { status: "incomplete" });
+    const fetchMock = mockFetch(
       sse([
         ["start", { conversation_id: 7, user_message: message(1, "user", "Long one") }],
         ["token", { text: "Partial" }],
       ]),
-      { keepOpen: true },
+      { keepOpen: true, stoppedReply },
     );
     const { result } = renderChat();
     let sending: Promise<boolean> = Promise.resolve(false);
@@ -146,7 +167,92 @@ describe("useChat", () => {
     });
     expect(result.current.streaming).toBe(false);
     expect(result.current.error).toBeNull();
-    expect(result.current.messages[1]).toMatchObject({ id: PENDING_ASSISTANT_ID, content: "Partial", status: "incomplete" });
+    expect(result.current.messages[1]).toEqual(stoppedReply);
+    expect(fetchMock.mock.calls.map(([url, init]) => [init?.method ?? "GET", url])).toContainEqual([
+      "POST",
+      "/api/conversations/7/stop",
+    ]);
+  });
+
+  it("a connection lost mid-reply follows the reply again, without sending the message twice", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    let follows = 0;
+    const posted: string[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init?: RequestInit) => {
+        if (init?.method === "POST") {
+          posted.push(url);
+          // The network drops after the first tokens.
+          return new Response(
+            sse([
+              ["start", { conversation_id: 7, user_message: message(1, "user", "Long one") }],
+              ["token", { text: "Hel" }],
+            ]),
+          );
+        }
+        follows += 1;
+        if (follows === 1) throw new TypeError("Failed to fetch"); // still offline at the first retry
+        return new Response(
+          sse([
+            ["sync", { assistant_message_id: null, text_so_far: "Hello wor" }],
+            ["token", { text: "ld" }],
+            ["done", { assistant_message: message(2, "assistant", "Hello world") }],
+          ]),
+        );
+      }),
+    );
+    const { result } = renderChat();
+    let sending: Promise<boolean> = Promise.resolve(false);
+    act(() => {
+      sending = result.current.send("Long one");
+    });
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(2000);
+      await sending;
+    });
+    vi.useRealTimers();
+    expect(posted).toEqual(["/api/chat/stream"]);
+    expect(follows).toBe(2);
+    expect(result.current.messages).toEqual([message(1, "user", "Long one"), message(2, "assistant", "Hello world")]);
+    expect(result.current.error).toBeNull();
+    expect(result.current.streaming).toBe(false);
+  });
+});
+
+describe("useChat, a reply generating when the conversation opens", () => {
+  it("shows the text so far at once, then streams the rest into it", async () => {
+    let finish: (() => void) | null = null;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string) => {
+        if (url.includes("/messages")) return json({ items: [message(1, "user", "Long one")], has_more: false });
+        const stream = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(sse([["sync", { assistant_message_id: null, text_so_far: "So far" }]])));
+            finish = () => {
+              controller.enqueue(
+                new TextEncoder().encode(
+                  sse([
+                    ["token", { text: ", and more" }],
+                    ["done", { assistant_message: message(2, "assistant", "So far, and more") }],
+                  ]),
+                ),
+              );
+              controller.close();
+            };
+          },
+        });
+        return new Response(stream);
+      }),
+    );
+    const callbacks = { onConversationStarted: vi.fn(), onTitle: vi.fn(), onActivity: vi.fn() };
+    const { result } = renderHook(() => useChat(7, callbacks));
+    await waitFor(() => expect(result.current.messages[1]).toMatchObject({ id: PENDING_ASSISTANT_ID, content: "So far" }));
+    expect(result.current.streaming).toBe(true);
+    await act(async () => finish?.());
+    await waitFor(() => expect(result.current.streaming).toBe(false));
+    expect(result.current.messages).toEqual([message(1, "user", "Long one"), message(2, "assistant", "So far, and more")]);
   });
 });
 
@@ -233,7 +339,6 @@ describe("useChat loadOlder", () => {
 });
 
 describe("useChat, conversation trees", () => {
-  const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json" } });
   // 1 -> 2 -> 3 -> 4 on screen; 5 is another version of question 3, answered by 6.
   const path = [
     message(1, "user", "First"),
@@ -253,6 +358,7 @@ describe("useChat, conversation trees", () => {
       const body = typeof init?.body === "string" ? (JSON.parse(init.body) as Record<string, unknown>) : undefined;
       requests.push({ method: init?.method ?? "GET", url, body });
       if (url.endsWith("/active")) return answerSwitch(Number(body?.message_id));
+      if (requests.at(-1)?.method === "GET" && url.endsWith("/stream")) return new Response(null, { status: 204 });
       if (url.includes("/messages")) return json({ items: path, has_more: false });
       const events = sse([
         ["start", { conversation_id: 7, user_message: message(9, "user", String(body?.message)) }],

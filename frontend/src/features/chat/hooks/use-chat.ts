@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useReducer, useRef } from "react";
-import { listMessages, setActiveMessage, streamChat, streamRegenerate } from "../api";
+import { followReply, listMessages, setActiveMessage, stopReply, streamChat, streamRegenerate } from "../api";
 import { chatErrorFor, errorKeyForCode, type RetryAction } from "../chat-errors";
 import { chatReducer, EMPTY_CHAT } from "../chat-state";
 import type { ChatStreamEvent, MessagePage } from "../types";
@@ -20,14 +20,33 @@ const nextFrame: (callback: () => void) => number =
   typeof requestAnimationFrame === "function"
     ? (callback) => requestAnimationFrame(callback)
     : (callback) => window.setTimeout(callback, 16);
+// A lost connection during a reply: follow it again after each of these waits, then give up.
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+
+function wait(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 const cancelFrame: (handle: number) => void =
   typeof cancelAnimationFrame === "function" ? (handle) => cancelAnimationFrame(handle) : (handle) => clearTimeout(handle);
+
+/** Asks the server to stop the reply; if that fails, this tab at least stops listening. */
+function stopOnServer(conversationId: number, controller: AbortController): void {
+  stopReply(conversationId).catch(() => controller.abort());
+}
 
 /** Messages of one conversation plus the reply being streamed into it. */
 export function useChat(conversationId: number | null, callbacks: ChatCallbacks) {
   const [state, dispatch] = useReducer(chatReducer, EMPTY_CHAT);
   const loadedIdRef = useRef<number | null | undefined>(undefined);
   const abortRef = useRef<AbortController | null>(null);
+  const stopWantedRef = useRef(false);
   const olderRef = useRef<Promise<void> | null>(null);
   const messagesRef = useRef(state.messages);
   const tailsRef = useRef(state.tails);
@@ -40,23 +59,6 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
     messagesRef.current = state.messages;
     tailsRef.current = state.tails;
   });
-
-  useEffect(() => {
-    // The conversation we just created by sending is already on screen: keep the live stream.
-    if (conversationId === loadedIdRef.current) return;
-    abortRef.current?.abort();
-    loadedIdRef.current = conversationId;
-    olderRef.current = null;
-    dispatch({ type: "opened", loading: conversationId !== null });
-    if (conversationId === null) return;
-    listMessages(conversationId)
-      .then((page) => {
-        if (loadedIdRef.current === conversationId) dispatch({ type: "loaded", page });
-      })
-      .catch(() => {
-        if (loadedIdRef.current === conversationId) dispatch({ type: "loadFailed" });
-      });
-  }, [conversationId]);
 
   useEffect(() => () => abortRef.current?.abort(), []);
 
@@ -89,13 +91,14 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
    */
   const runStream = useCallback(
     async (
-      start: (signal: AbortSignal, onEvent: (event: ChatStreamEvent) => void) => Promise<void>,
+      start: (signal: AbortSignal, onEvent: (event: ChatStreamEvent) => void) => Promise<boolean | void>,
       retry: RetryAction,
     ): Promise<boolean> => {
       const controller = new AbortController();
       abortRef.current = controller;
+      stopWantedRef.current = false;
       // The conversation this exchange belongs to; a new chat learns its id from `start`.
-      let owner = loadedIdRef.current;
+      let owner = loadedIdRef.current ?? null;
       const stillHere = () => loadedIdRef.current === owner;
       let started = false;
       let finished = false;
@@ -146,6 +149,11 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
               callbacksRef.current.onConversationStarted(owner);
             }
             dispatch({ type: "accepted", userMessage: event.user_message });
+            if (stopWantedRef.current) stopOnServer(owner, controller); // Stop pressed before the server named the chat
+            break;
+          case "sync":
+            started = true;
+            dispatch({ type: "synced", text: event.text_so_far });
             break;
           case "done":
             finished = true;
@@ -156,6 +164,15 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
             break;
           case "error":
             finished = true;
+            if (event.code === "stopped") {
+              // Stopped on purpose (here or in another tab): what was written stays, marked incomplete.
+              dispatch(
+                event.assistant_message
+                  ? { type: "replySaved", message: event.assistant_message }
+                  : { type: "interrupted", error: null },
+              );
+              break;
+            }
             dispatch({
               type: "replyFailed",
               message: event.assistant_message,
@@ -165,10 +182,49 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
         }
       };
 
+      /**
+       * The connection closed before the reply ended (the reply goes on on the server): follow it
+       * again, with backoff. Never sends anything again. True once the reply is on screen, saved.
+       */
+      const reattach = async (): Promise<boolean> => {
+        const id = owner;
+        if (id === null) return false;
+        for (const delay of RECONNECT_DELAYS_MS) {
+          await wait(delay, controller.signal);
+          if (controller.signal.aborted || !stillHere()) return true;
+          try {
+            const following = await followReply(id, controller.signal, onEvent);
+            flushTokens();
+            if (finished) return true;
+            if (!following) {
+              // It ended while we were away: show it as saved.
+              const page = await listMessages(id);
+              if (stillHere()) dispatch({ type: "loaded", page });
+              return true;
+            }
+          } catch {
+            flushTokens();
+            if (finished || controller.signal.aborted) return true;
+          }
+        }
+        return false;
+      };
+
       try {
-        await start(controller.signal, onEvent);
+        const result = await start(controller.signal, onEvent);
         flushTokens();
-        if (!finished && stillHere()) dispatch({ type: "interrupted", error: null }); // the connection closed early
+        if (result === false) {
+          // Nothing was being generated. A question without an answer: its reply may have been saved just now.
+          const last = messagesRef.current[messagesRef.current.length - 1];
+          if (owner !== null && last?.role === "user" && stillHere()) {
+            const page = await listMessages(owner);
+            if (stillHere()) dispatch({ type: "loaded", page });
+          }
+          return false;
+        }
+        if (!finished && stillHere() && !controller.signal.aborted && !(started && (await reattach()))) {
+          dispatch({ type: "interrupted", error: null }); // the connection closed early
+        }
       } catch (error) {
         flushTokens();
         if (!stillHere()) return started;
@@ -176,6 +232,8 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
           dispatch({ type: "refused", error: controller.signal.aborted ? null : chatErrorFor(error, retry) });
           return false;
         }
+        if (!controller.signal.aborted && (await reattach())) return started;
+        if (!stillHere()) return started;
         dispatch({
           type: "interrupted",
           error: controller.signal.aborted ? null : chatErrorFor(error, { type: "regenerate" }),
@@ -189,6 +247,45 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
     },
     [],
   );
+
+  /** Reattaches to the reply being generated in the conversation just opened, if there is one. */
+  const resume = useCallback(
+    (id: number): Promise<boolean> => {
+      let attached = false;
+      const onAttached = () => {
+        attached = true;
+        dispatch({ type: "resumed", conversationId: id, now: new Date().toISOString() });
+      };
+      return runStream(
+        (signal, onEvent) =>
+          followReply(id, signal, onEvent, onAttached).catch((error: unknown) => {
+            if (attached) throw error;
+            return false; // could not ask: the page shows what is saved, as before
+          }),
+        { type: "regenerate" },
+      );
+    },
+    [runStream],
+  );
+
+  useEffect(() => {
+    // The conversation we just created by sending is already on screen: keep the live stream.
+    if (conversationId === loadedIdRef.current) return;
+    abortRef.current?.abort(); // only this tab stops listening: the reply goes on on the server
+    loadedIdRef.current = conversationId;
+    olderRef.current = null;
+    dispatch({ type: "opened", loading: conversationId !== null });
+    if (conversationId === null) return;
+    listMessages(conversationId)
+      .then((page) => {
+        if (loadedIdRef.current !== conversationId) return;
+        dispatch({ type: "loaded", page });
+        void resume(conversationId);
+      })
+      .catch(() => {
+        if (loadedIdRef.current === conversationId) dispatch({ type: "loadFailed" });
+      });
+  }, [conversationId, resume]);
 
   /** Sends a message with the ids of its uploaded files (a message may be only files). */
   const send = useCallback(
@@ -284,7 +381,14 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
     );
   }, []);
 
-  const stop = useCallback(() => abortRef.current?.abort(), []);
+  /** Stops the reply on the server (it ends with what it has, saved incomplete), from whichever tab. */
+  const stop = useCallback(() => {
+    const controller = abortRef.current;
+    if (!controller) return;
+    const id = loadedIdRef.current;
+    if (id) stopOnServer(id, controller);
+    else stopWantedRef.current = true; // a new chat: stopped as soon as the server names it
+  }, []);
   /** True while an exchange runs: edits, regenerates and switches wait for it. */
   const isBusy = useCallback(() => abortRef.current !== null, []);
   const dismissError = useCallback(() => dispatch({ type: "errorDismissed" }), []);
