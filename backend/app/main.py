@@ -15,7 +15,21 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse
 
 from app.api.errors import install_error_handlers
-from app.api.routes import admin, api_keys, auth, chat, conversations, health, openai, search, shares, uploads, usage
+from app.api.routes import (
+    admin,
+    api_keys,
+    auth,
+    chat,
+    conversations,
+    health,
+    models,
+    openai,
+    presets,
+    search,
+    shares,
+    uploads,
+    usage,
+)
 from app.context import build_context
 from app.core.config import Settings, get_settings
 from app.core.db import ensure_sqlite_folder
@@ -68,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    routers = (auth, conversations, search, chat, health, admin, usage, uploads, shares, api_keys)
+    routers = (auth, conversations, search, chat, health, admin, usage, uploads, shares, api_keys, models, presets)
     for router in (module.router for module in routers):
         app.include_router(router, prefix="/api")
     # OpenAI's clients expect /v1; /api/v1 is the same, for a CDN that forwards only /api/* here.

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
 # The newest revision in alembic/versions (tests/core/test_migrations.py checks they agree).
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0011"
 URL_VARIABLE = "CONVERSA_MIGRATE_URL"  # not argv: a PostgreSQL password must not show in `ps`
 
 

@@ -79,18 +79,109 @@ class TokenOut(BaseModel):
     expires_at: datetime
 
 
+# Chat settings (a conversation's, a user's defaults, a preset's)
+SYSTEM_PROMPT_MAX_CHARS = 8_000
+ModelId = Annotated[str, StringConstraints(min_length=1, max_length=100), NoNul]
+SystemPrompt = Annotated[str, StringConstraints(max_length=SYSTEM_PROMPT_MAX_CHARS), NoNul]
+Temperature = Annotated[float, Field(ge=0, le=2)]
+
+
+class ChatSettingsIn(StrictModel):
+    """Each field left out keeps its value (PATCH) or takes the default (POST); null resets it."""
+
+    model: ModelId | None = None  # an id from GET /api/models
+    system_prompt: SystemPrompt | None = None  # the persona; null: the server's SYSTEM_PROMPT
+    temperature: Temperature | None = None  # null: the model's own default
+    web_search: bool | None = None
+    thinking: bool | None = None
+
+
+class CapabilitiesOut(BaseModel):
+    vision: bool
+    web_search: bool
+    thinking: bool
+
+
+class ModelOut(BaseModel):
+    id: str
+    provider: str
+    label: str
+    capabilities: CapabilitiesOut
+    default: bool
+
+
 # Conversations
-class ConversationCreate(StrictModel):
+class ConversationCreate(ChatSettingsIn):
     title: Title | None = None
+    # Start from a preset: its settings are copied in (the fields given here win over them).
+    preset_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
-class ConversationRename(StrictModel):
-    title: Title
+class ConversationUpdate(ChatSettingsIn):
+    title: Title | None = None
 
 
 class ConversationOut(OrmModel):
     id: int
     title: str
+    created_at: datetime
+    updated_at: datetime
+    model: str | None = None  # null: the server's default model
+    system_prompt: str | None = None
+    temperature: float | None = None
+    web_search: bool = False
+    thinking: bool = False
+
+
+# Preferences (GET/PUT /api/me/preferences)
+class PreferencesIn(StrictModel):
+    model: ModelId | None = None
+    system_prompt: SystemPrompt | None = None
+    temperature: Temperature | None = None
+    web_search: bool = False
+    thinking: bool = False
+    language: Literal["en", "pt-BR"] | None = None  # null: the browser's
+    theme: Literal["system", "light", "dark"] = "system"
+
+
+class PreferencesOut(PreferencesIn):
+    pass
+
+
+# Presets
+PresetName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
+
+
+class PresetIn(StrictModel):
+    name: PresetName
+    system_prompt: SystemPrompt
+    model: ModelId | None = None
+    temperature: Temperature | None = None
+    web_search: bool | None = None
+    thinking: bool | None = None
+    shared: bool = False  # administrators only: every user sees it
+
+
+class PresetUpdate(StrictModel):
+    name: PresetName | None = None
+    system_prompt: SystemPrompt | None = None
+    model: ModelId | None = None
+    temperature: Temperature | None = None
+    web_search: bool | None = None
+    thinking: bool | None = None
+    shared: bool | None = None
+
+
+class PresetOut(OrmModel):
+    id: int
+    name: str
+    system_prompt: str
+    model: str | None
+    temperature: float | None
+    web_search: bool | None
+    thinking: bool | None
+    shared: bool
+    mine: bool = False  # the current user's own (they may edit or delete it)
     created_at: datetime
     updated_at: datetime
 

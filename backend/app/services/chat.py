@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.llm import LLMError, LLMInternalError, LLMService
-from app.llm.types import ChatTurn, TokenUsage
+from app.llm.types import ChatTurn, ReplySettings, TokenUsage
 from app.models import DEFAULT_TITLE, Conversation, Message, Siblings, User, utcnow
 from app.services.admissions import Admissions
 from app.services.attachments import attach, claim_uploads, copy_attachments, history_with_files, read_files
+from app.services.chat_settings import new_conversation_settings, reply_settings
 from app.services.conversations import insert_conversation, insert_message, touch_conversation
 from app.services.errors import DailyQuotaExceeded, NothingToRegenerate, ServerStopping
 from app.services.events import ChatEvent, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
@@ -54,6 +55,7 @@ class PreparedTurn:
     history: list[ChatTurn]  # the active path up to the question, never a sibling branch
     needs_title: bool
     reply_siblings: tuple[int, ...] = ()  # answers the question already has (a regenerate)
+    settings: ReplySettings = field(default_factory=ReplySettings)  # the conversation's model, persona, ...
 
 
 @dataclass
@@ -106,14 +108,23 @@ class ChatService:
         (an assistant message of the conversation, or None for a new first message): an edit.
         `attachment_ids` are the user's uploads sent with it (checked before anything is stored).
         """
+        if conversation is None:
+            values = new_conversation_settings(user, self.llm.models())  # from the user row: no query
+            settings = reply_settings(values)
+        else:
+            settings = reply_settings(conversation)
         uploads = await claim_uploads(
-            session, user.id, attachment_ids, vision=self.llm.vision, limit=self.settings.uploads_per_message
+            session,
+            user.id,
+            attachment_ids,
+            vision=self.llm.vision_for(settings.model),
+            limit=self.settings.uploads_per_message,
         )
         now = utcnow()
         if conversation is None:
             if parent_given and parent_id is not None:
                 raise MessageNotFound()  # a parent, but no conversation it could belong to
-            conversation_id = await insert_conversation(session, user.id, now)
+            conversation_id = await insert_conversation(session, user.id, now, values)
             message = await insert_message(session, conversation_id, "user", text, "complete", now, None)
             await attach(session, message.id, uploads)
             await count_turn(session, user.id)
@@ -121,7 +132,8 @@ class ChatService:
             message.attachments = uploads
             files = await read_files(self.storage, uploads) if uploads else ()
             # The active leaf is set when the reply is saved; until then the newest message is the leaf.
-            return PreparedTurn(conversation_id, message, [ChatTurn("user", text, files)], needs_title=True)
+            history = [ChatTurn("user", text, files)]
+            return PreparedTurn(conversation_id, message, history, needs_title=True, settings=settings)
         if parent_given and parent_id is not None and parent_id == conversation.active_message_id:
             # The leaf on screen is the active one (what the web app sends): the usual turn, no extra read.
             parent_given = False
@@ -202,14 +214,19 @@ class ChatService:
         # End the read transaction: the pooled connection must not stay checked out while the model answers.
         await session.commit()
         return PreparedTurn(
-            conversation.id, question, history, conversation.title == DEFAULT_TITLE, reply_siblings=reply_siblings
+            conversation.id,
+            question,
+            history,
+            conversation.title == DEFAULT_TITLE,
+            reply_siblings=reply_siblings,
+            settings=reply_settings(conversation),
         )
 
     # -- after the model ----------------------------------------------------------------------
-    def reply_metadata(self, usage: TokenUsage) -> dict[str, Any]:
+    def reply_metadata(self, usage: TokenUsage, model: str | None = None) -> dict[str, Any]:
         """The columns a reply carries besides its text: who wrote it and what it cost."""
         return {
-            "model": self.llm.model_name,
+            "model": self.llm.resolve(model).id,
             "input_tokens": usage.prompt_tokens,
             "output_tokens": usage.completion_tokens,
             "reasoning_tokens": usage.reasoning_tokens or None,
@@ -221,7 +238,7 @@ class ChatService:
     ) -> Message | None:
         """Store the reply under its question; it becomes the active leaf unless the person moved on."""
         question = turn.user_message
-        metadata = self.reply_metadata(usage) if usage is not None else None
+        metadata = self.reply_metadata(usage, turn.settings.model) if usage is not None else None
         async with self.sessionmaker() as session:
             now = utcnow()
             if not text:
@@ -267,7 +284,7 @@ class ChatService:
         parts: list[str] = []
         usage = TokenUsage()
         try:
-            async for delta in self.llm.stream_reply(turn.history, usage=usage):
+            async for delta in self.llm.stream_reply(turn.history, usage=usage, reply=turn.settings):
                 parts.append(delta)
                 if self.stopping.is_set():
                     raise ServerStopping(STOPPED_MID_REPLY)
@@ -291,7 +308,8 @@ class ChatService:
         finished = False
         usage = TokenUsage()
         try:
-            async with contextlib.aclosing(self.llm.stream_reply(turn.history, usage=usage)) as deltas:
+            replying = self.llm.stream_reply(turn.history, usage=usage, reply=turn.settings)
+            async with contextlib.aclosing(replying) as deltas:
                 async for delta in deltas:
                     if self.stopping.is_set():
                         raise ServerStopping(STOPPED_MID_REPLY)

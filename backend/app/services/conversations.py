@@ -38,8 +38,10 @@ async def list_conversations(
     return [ConversationHit(conversation, None, None) for conversation in rows], total
 
 
-async def create_conversation(session: AsyncSession, user: User, title: str | None = None) -> Conversation:
-    conversation = Conversation(user_id=user.id, title=title or DEFAULT_TITLE)
+async def create_conversation(
+    session: AsyncSession, user: User, title: str | None = None, settings: Mapping[str, Any] | None = None
+) -> Conversation:
+    conversation = Conversation(user_id=user.id, title=title or DEFAULT_TITLE, **(settings or {}))
     session.add(conversation)
     await session.commit()
     return conversation
@@ -103,8 +105,10 @@ _INSERT_CONVERSATION = insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id)
 _INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
 
 
-async def insert_conversation(session: AsyncSession, user_id: int, when: datetime) -> int:
-    values = {"user_id": user_id, "title": DEFAULT_TITLE, "created_at": when, "updated_at": when}
+async def insert_conversation(
+    session: AsyncSession, user_id: int, when: datetime, settings: Mapping[str, Any] | None = None
+) -> int:
+    values = {"user_id": user_id, "title": DEFAULT_TITLE, "created_at": when, "updated_at": when, **(settings or {})}
     return int((await session.execute(_INSERT_CONVERSATION, values)).scalar_one())
 
 

@@ -194,6 +194,30 @@ class RecordedRequest:
     def generation_config(self) -> dict[str, Any]:
         return dict(self.body.get("generationConfig") or {})
 
+    @property
+    def thinking_config(self) -> dict[str, Any] | None:
+        """`generationConfig.thinkingConfig` with camelCase keys (the SDK may send either), or None."""
+        config = self.generation_config.get("thinkingConfig") or self.generation_config.get("thinking_config")
+        return None if config is None else {_camel(key): value for key, value in config.items()}
+
+    @property
+    def tools(self) -> list[dict[str, Any]]:
+        """The request's tools, each with camelCase keys (`[{"googleSearch": {}}]`)."""
+        return [{_camel(key): value for key, value in tool.items()} for tool in self.body.get("tools") or []]
+
+    @property
+    def wants_thoughts(self) -> bool:
+        return bool((self.thinking_config or {}).get("includeThoughts"))
+
+    @property
+    def searches(self) -> bool:
+        return any("googleSearch" in tool for tool in self.tools)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
 
 def _count_tokens(text: str) -> int:
     return len(text.split())
