@@ -17,7 +17,7 @@ from app.core.errors import AppError
 from app.core.stall import StallTimeout
 from app.models import Message
 from app.schemas import MessageOut
-from app.services.events import ChatEvent, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
+from app.services.events import ChatEvent, Reasoning, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
 
 logger = logging.getLogger("app.sse")
 PING = b": ping\n\n"
@@ -52,6 +52,8 @@ def error_payload(error: AppError) -> dict[str, Any]:
 def encode_chat_event(event: ChatEvent) -> bytes:
     if type(event) is Token:  # first: one per token, the others once per reply
         return token_event(event.text)
+    if type(event) is Reasoning:
+        return sse("reasoning", {"text": event.text})
     if isinstance(event, TurnStarted):
         return sse(
             "start", {"conversation_id": event.conversation_id, "user_message": message_json(event.user_message)}

@@ -188,6 +188,10 @@ class LLMService:
                     reported.completion_tokens += int(counts.get("output_tokens", 0))
                     details = counts.get("output_token_details") or {}
                     reported.reasoning_tokens += int(details.get("reasoning", 0) or 0)
+                if extras is not None:  # grounding comes with the last chunks, text or not
+                    grounding = chunk.response_metadata.get("grounding_metadata")
+                    if grounding:
+                        extras.grounding = grounding
                 content = chunk.content
                 if type(content) is str:  # the usual chunk: plain text
                     if content:
@@ -198,10 +202,6 @@ class LLMService:
                     if type(part) is str:
                         completion_chars += len(part)
                     yield part
-                if extras is not None:
-                    grounding = chunk.response_metadata.get("grounding_metadata")
-                    if grounding:
-                        extras.grounding = grounding
         except LLMError:
             raise
         except TimeoutError as exc:

@@ -124,6 +124,22 @@ class Message(Base):
     grounding: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     @property
+    def sources(self) -> list[dict[str, str]]:
+        """The web pages a grounded reply cites, [{title, url}], in citation order."""
+        return list((self.grounding or {}).get("sources") or [])
+
+    @property
+    def citations(self) -> list[dict[str, Any]]:
+        """Spans of `content` ([{start, end, sources}], character offsets) and the sources they cite."""
+        return list((self.grounding or {}).get("supports") or [])
+
+    @property
+    def search_entry_point(self) -> str | None:
+        """Google's rendered search suggestions (HTML, to be shown sandboxed), for a grounded reply."""
+        value = (self.grounding or {}).get("search_entry_point")
+        return str(value) if value else None
+
+    @property
     def siblings(self) -> Siblings:
         """The messages with the same parent (this one included), when a reader looked them up."""
         known: Siblings | None = self.__dict__.get("_siblings")

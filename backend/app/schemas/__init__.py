@@ -212,6 +212,17 @@ class AttachmentOut(OrmModel):
     size: int
 
 
+class SourceOut(BaseModel):
+    title: str
+    url: str
+
+
+class CitationOut(BaseModel):
+    start: int
+    end: int
+    sources: list[int]
+
+
 class MessageOut(OrmModel):
     id: int
     conversation_id: int
@@ -230,6 +241,15 @@ class MessageOut(OrmModel):
     output_tokens: int | None = None
     reasoning_tokens: int | None = None
     tokens_estimated: bool | None = None
+    # Thinking: the model's thought summary (never part of `content`, never sent back to it) and
+    # how long it thought. Grounding: the pages cited, the spans of `content` citing them
+    # (character offsets, indices into `sources`) and Google's search suggestions (HTML to show
+    # in a sandboxed frame, never in the page).
+    reasoning: str | None = None
+    reasoning_ms: int | None = None
+    sources: list[SourceOut] = []
+    citations: list[CitationOut] = []
+    search_entry_point: str | None = None
 
 
 class TreeNodeOut(OrmModel):

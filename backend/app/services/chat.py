@@ -20,14 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.llm import LLMError, LLMInternalError, LLMService
-from app.llm.types import ChatTurn, ReplySettings, TokenUsage
+from app.llm.types import ChatTurn, ReplySettings, Thought, TokenUsage
 from app.models import DEFAULT_TITLE, Conversation, Message, Siblings, User, utcnow
 from app.services.admissions import Admissions
 from app.services.attachments import attach, claim_uploads, copy_attachments, history_with_files, read_files
 from app.services.chat_settings import new_conversation_settings, reply_settings
 from app.services.conversations import insert_conversation, insert_message, touch_conversation
 from app.services.errors import DailyQuotaExceeded, NothingToRegenerate, ServerStopping
-from app.services.events import ChatEvent, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
+from app.services.events import ChatEvent, Reasoning, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
+from app.services.reply_draft import ReplyDraft
 from app.services.storage import Storage, storage_for
 from app.services.tree import (
     MessageNotFound,
@@ -234,11 +235,18 @@ class ChatService:
         }
 
     async def save_reply(
-        self, turn: PreparedTurn, text: str, status: str, usage: TokenUsage | None = None
+        self,
+        turn: PreparedTurn,
+        text: str,
+        status: str,
+        usage: TokenUsage | None = None,
+        draft: ReplyDraft | None = None,
     ) -> Message | None:
         """Store the reply under its question; it becomes the active leaf unless the person moved on."""
         question = turn.user_message
         metadata = self.reply_metadata(usage, turn.settings.model) if usage is not None else None
+        if draft is not None and text:
+            metadata = {**(metadata or {}), **draft.metadata(text)}
         async with self.sessionmaker() as session:
             now = utcnow()
             if not text:
@@ -283,17 +291,24 @@ class ChatService:
         """Answer at once (POST /api/chat). On a model error the partial reply (if any) is kept."""
         parts: list[str] = []
         usage = TokenUsage()
+        draft = ReplyDraft()
+        replying = self.llm.stream_parts(turn.history, usage=usage, reply=turn.settings, extras=draft.extras)
         try:
-            async for delta in self.llm.stream_reply(turn.history, usage=usage, reply=turn.settings):
-                parts.append(delta)
+            async for delta in replying:
+                if isinstance(delta, str):
+                    if draft.thinking:
+                        draft.answer_started()
+                    parts.append(delta)
+                else:
+                    draft.thought(delta.text)
                 if self.stopping.is_set():
                     raise ServerStopping(STOPPED_MID_REPLY)
                 await self.admissions.wait_turn()  # as in stream(): requests being admitted go first
         except AppError:
-            await self.save_reply(turn, "".join(parts), "incomplete", usage)
+            await self.save_reply(turn, "".join(parts), "incomplete", usage, draft)
             raise
         text = "".join(parts)
-        reply = await self.save_reply(turn, text, "complete", usage)
+        reply = await self.save_reply(turn, text, "complete", usage, draft)
         if reply is None:  # the model answered nothing at all
             raise LLMError("The AI model returned an empty answer. Please try again.")
         self.start_title(turn, text)
@@ -307,12 +322,19 @@ class ChatService:
         saved: Message | None = None
         finished = False
         usage = TokenUsage()
+        draft = ReplyDraft()
         try:
-            replying = self.llm.stream_reply(turn.history, usage=usage, reply=turn.settings)
+            replying = self.llm.stream_parts(turn.history, usage=usage, reply=turn.settings, extras=draft.extras)
             async with contextlib.aclosing(replying) as deltas:
                 async for delta in deltas:
                     if self.stopping.is_set():
                         raise ServerStopping(STOPPED_MID_REPLY)
+                    if isinstance(delta, Thought):  # a piece of the thought summary, kept apart
+                        draft.thought(delta.text)
+                        yield Reasoning(delta.text)
+                        continue
+                    if draft.thinking:
+                        draft.answer_started()
                     parts.append(delta)
                     yield Token(delta)
                     # The first token is part of admission; later ones wait for the requests being admitted.
@@ -328,7 +350,7 @@ class ChatService:
             # partial text must reach the database even while this task is being cancelled.
             status = "complete" if finished else "incomplete"
             with anyio.CancelScope(shield=True):
-                saved = await self.save_reply(turn, "".join(parts), status, usage)
+                saved = await self.save_reply(turn, "".join(parts), status, usage, draft)
         if error is not None:
             yield TurnFailed(error, saved)
             return
