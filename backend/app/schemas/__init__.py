@@ -111,10 +111,13 @@ class ModelOut(BaseModel):
 
 
 # Conversations
-class ConversationCreate(ChatSettingsIn):
-    title: Title | None = None
+class NewConversationSettings(ChatSettingsIn):
     # Start from a preset: its settings are copied in (the fields given here win over them).
     preset_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class ConversationCreate(NewConversationSettings):
+    title: Title | None = None
 
 
 class ConversationUpdate(ChatSettingsIn):
@@ -301,12 +304,16 @@ class ChatIn(StrictModel):
     parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     # Uploads to send with the message (own, not sent before); at most UPLOADS_PER_MESSAGE.
     attachment_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(default_factory=list, max_length=100)
+    # Without `conversation_id`: the new conversation's settings (as POST /api/conversations takes them).
+    settings: NewConversationSettings | None = None
 
     @model_validator(mode="after")
     def _text_or_files(self) -> ChatIn:
         # In the model, not a dependency: a body error must not answer before authentication does.
         if not self.message.strip() and not self.attachment_ids:
             raise ValueError("The message is empty.")
+        if self.settings is not None and self.conversation_id is not None:
+            raise ValueError("`settings` are for a new conversation; change an existing one with PATCH.")
         self.attachment_ids = list(dict.fromkeys(self.attachment_ids))  # an id given twice counts once
         return self
 

@@ -102,15 +102,18 @@ class ChatService:
         parent_id: int | None = None,
         parent_given: bool = False,
         attachment_ids: Sequence[int] = (),
+        new_settings: dict[str, Any] | None = None,
     ) -> PreparedTurn:
         """Store the user's message (creating the conversation when needed) and load the history.
 
         Without `parent_given` the message goes under the active leaf; with it, under `parent_id`
         (an assistant message of the conversation, or None for a new first message): an edit.
-        `attachment_ids` are the user's uploads sent with it (checked before anything is stored).
+        `attachment_ids` are the user's uploads sent with it (checked before anything is stored);
+        `new_settings`: a new conversation's settings (default: the user's preferences).
         """
         if conversation is None:
-            values = new_conversation_settings(user, self.llm.models())  # from the user row: no query
+            # Given (already checked), else from the user row: no query.
+            values = new_settings or new_conversation_settings(user, self.llm.models())
             settings = reply_settings(values)
         else:
             settings = reply_settings(conversation)

@@ -375,3 +375,38 @@ async def test_a_chat_started_from_a_preset_copies_its_settings(gapi: Api, gemin
     assert again["system_prompt"] == "Fale como pirata."
     with_override = await conversation(gapi, headers, preset_id=preset["id"], temperature=0.1)
     assert with_override["temperature"] == 0.1
+
+
+async def test_a_new_chat_takes_its_settings_from_the_chat_request(gapi: Api, gemini: FakeGeminiServer) -> None:
+    headers = await gapi.user("ana@example.com")
+    preset = (
+        await gapi.client.post("/api/presets", headers=headers, json={"name": "P", "system_prompt": "Seja breve."})
+    ).json()
+    response = await gapi.client.post(
+        "/api/chat",
+        headers=headers,
+        json={"message": "Olá", "settings": {"model": "gemini-2.5-pro", "web_search": True, "preset_id": preset["id"]}},
+    )
+    assert response.status_code == 200, response.text
+    request = gemini.generate_requests()[0]
+    assert (request.model, request.system_text, request.tools) == (
+        "gemini-2.5-pro",
+        "Seja breve.",
+        [{"googleSearch": {}}],
+    )
+    conversation_id = response.json()["conversation_id"]
+    stored = (await gapi.client.get(f"/api/conversations/{conversation_id}", headers=headers)).json()
+    assert (stored["model"], stored["web_search"], stored["system_prompt"]) == ("gemini-2.5-pro", True, "Seja breve.")
+
+
+async def test_chat_request_settings_are_checked_before_anything_is_stored(api: Api, alice: dict[str, str]) -> None:
+    unknown = await api.client.post("/api/chat", headers=alice, json={"message": "x", "settings": {"model": "nope"}})
+    assert unknown.status_code == 422
+    assert unknown.json()["code"] == "unknown_model"
+    existing = (await api.client.post("/api/conversations", headers=alice, json={})).json()
+    both = await api.client.post(
+        "/api/chat", headers=alice, json={"conversation_id": existing["id"], "message": "x", "settings": {}}
+    )
+    assert both.status_code == 422
+    listed = (await api.client.get("/api/conversations", headers=alice)).json()
+    assert listed["total"] == 1  # only the one created above

@@ -152,7 +152,9 @@ SEARCH_ENTRY_POINT = (
 )
 
 
-def grounding_for(text: str, sources: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+def grounding_for(
+    text: str, sources: list[tuple[str, str]] | None = None, entry_point: str = SEARCH_ENTRY_POINT
+) -> dict[str, Any]:
     """Grounding metadata as the API sends it: one support per sentence of `text` (byte offsets,
     like the real API), the first citing source 0, the next ones source 1 and 0."""
     sources = sources or [
@@ -172,7 +174,7 @@ def grounding_for(text: str, sources: list[tuple[str, str]] | None = None) -> di
         )
     return {
         "webSearchQueries": ["conversa"],
-        "searchEntryPoint": {"renderedContent": SEARCH_ENTRY_POINT},
+        "searchEntryPoint": {"renderedContent": entry_point},
         "groundingChunks": [{"web": {"uri": uri, "title": title}} for title, uri in sources],
         "groundingSupports": supports,
     }
@@ -338,8 +340,10 @@ class FakeGeminiServer:
         host: str = "127.0.0.1",
         port: int = 0,
         model_version: str | None = None,
+        entry_point_html: str = SEARCH_ENTRY_POINT,
     ) -> None:
         self.host = host
+        self.entry_point_html = entry_point_html  # the search suggestions of a grounded reply
         self._port = port
         self.default_reply = default_reply
         self.model_version = model_version
@@ -539,7 +543,10 @@ class FakeGeminiServer:
             thoughts = list(DEFAULT_THOUGHTS if behaviour.thoughts is None else behaviour.thoughts)
         grounding: dict[str, Any] | None = None
         if record.searches:
-            grounding = grounding_for(text) if behaviour.grounding is None else behaviour.grounding or None
+            if behaviour.grounding is None:
+                grounding = grounding_for(text, entry_point=self.entry_point_html)
+            else:
+                grounding = behaviour.grounding or None
         thought_tokens = sum(_count_tokens(t) for t in thoughts)
 
         if match["method"] == "generateContent":
@@ -672,3 +679,28 @@ class FakeGeminiServer:
         raw = json.dumps(doc, indent=2).encode()
         await self._start(send, status, "application/json; charset=UTF-8", extra or {}, len(raw))
         await send({"type": "http.response.body", "body": raw})
+
+
+def main() -> None:
+    """Serve the fake on a port until stopped (the web app's end-to-end tests start it this way)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--reply", default="Hello from the fake Gemini.")
+    parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between streamed chunks")
+    parser.add_argument("--entry-point-html", default=SEARCH_ENTRY_POINT, help="the search suggestions' HTML")
+    args = parser.parse_args()
+    server = FakeGeminiServer(default_reply=args.reply, port=args.port, entry_point_html=args.entry_point_html)
+    server.set_default(chunk_delay_s=args.chunk_delay, n_chunks=6)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    with server:
+        print(f"fake Gemini on {server.url}", flush=True)
+        stopped.wait()
+
+
+if __name__ == "__main__":
+    main()
