@@ -48,6 +48,8 @@ export type ChatAction =
   | { type: "pathLoaded"; page: MessagePage }
   | { type: "accepted"; userMessage: Message }
   | { type: "tokens"; text: string }
+  /** A piece of the model's thought summary for the reply streaming. */
+  | { type: "reasoning"; text: string }
   | { type: "replySaved"; message: Message }
   | { type: "replyFailed"; message: Message | null; error: ChatError }
   | { type: "interrupted"; error: ChatError | null }
@@ -159,7 +161,7 @@ function updateMessage(messages: Message[], id: number, update: (message: Messag
 /** A reply cut short keeps what arrived, marked incomplete; one that never started goes. */
 function markPendingIncomplete(messages: Message[]): Message[] {
   return updateMessage(messages, PENDING_ASSISTANT_ID, (message) =>
-    message.content === "" ? null : { ...message, status: "incomplete" },
+    message.content === "" && !message.reasoning ? null : { ...message, status: "incomplete" },
   );
 }
 
@@ -255,6 +257,15 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         messages: updateMessage(state.messages, PENDING_ASSISTANT_ID, (message) => ({
           ...message,
           content: message.content + action.text,
+        })),
+      };
+    case "reasoning":
+      if (action.text === "") return state;
+      return {
+        ...state,
+        messages: updateMessage(state.messages, PENDING_ASSISTANT_ID, (message) => ({
+          ...message,
+          reasoning: (message.reasoning ?? "") + action.text,
         })),
       };
     case "replySaved":

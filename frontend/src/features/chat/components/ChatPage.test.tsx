@@ -35,6 +35,7 @@ function mockBackend() {
     vi.fn(async (url: string) => {
       const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json" } });
       if (url.includes("/messages")) return json({ items: HISTORY, has_more: false });
+      if (url.endsWith("/api/models") || url.endsWith("/api/presets")) return json([]);
       if (url.endsWith("/api/chat/stream")) {
         return new Response(new ReadableStream<Uint8Array>({ start: (controller) => void (stream = controller) }), {
           headers: { "Content-Type": "text/event-stream" },

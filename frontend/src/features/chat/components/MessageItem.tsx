@@ -1,12 +1,17 @@
-import { memo, Suspense, useState, type FormEvent } from "react";
+import { memo, Suspense, useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { CopyButton } from "../../../components/CopyButton";
 import { PencilIcon, RefreshIcon } from "../../../components/icons";
 import { formatTime } from "../../../lib/format";
 import { MessageAttachments } from "../../uploads";
-import type { Message } from "../types";
+import { withCitationMarkers } from "../citations";
+import type { Message, Source } from "../types";
+import { SearchSuggestions, SourcesList } from "./Grounding";
 import { LazyMarkdown as Markdown } from "./LazyMarkdown";
+import { ReasoningBlock } from "./ReasoningBlock";
 import { SiblingSwitcher } from "./SiblingSwitcher";
+
+const NO_SOURCES: Source[] = [];
 
 interface MessageItemProps {
   message: Message;
@@ -43,6 +48,13 @@ export const MessageItem = memo(function MessageItem({
   const [draft, setDraft] = useState(message.content);
   const isUser = message.role === "user";
   const plain = <div className="plain-text">{message.content}</div>;
+  const sources = message.sources ?? NO_SOURCES;
+  const citations = message.citations;
+  // Markers only in what is shown: the stored text (and what Copy copies) stays the answer alone.
+  const shown = useMemo(
+    () => (citations?.length ? withCitationMarkers(message.content, citations, sources) : message.content),
+    [message.content, citations, sources],
+  );
 
   function submitEdit(event?: FormEvent) {
     event?.preventDefault();
@@ -63,7 +75,19 @@ export const MessageItem = memo(function MessageItem({
         {message.id > 0 && (
           <time dateTime={message.created_at}>{formatTime(message.created_at, i18n.language)}</time>
         )}
+        {!isUser && message.model && (
+          <span className="message-model" data-testid="message-model">
+            {message.model}
+          </span>
+        )}
       </header>
+      {!isUser && message.reasoning && (
+        <ReasoningBlock
+          reasoning={message.reasoning}
+          reasoningMs={message.reasoning_ms}
+          live={streaming && message.content === ""}
+        />
+      )}
       <MessageAttachments files={message.attachments} />
       {editing ? (
         <form className="edit-form" onSubmit={submitEdit}>
@@ -95,7 +119,7 @@ export const MessageItem = memo(function MessageItem({
         </form>
       ) : isUser ? (
         plain
-      ) : message.content === "" && streaming ? (
+      ) : message.content === "" && streaming && !message.reasoning ? (
         <div className="typing" aria-hidden="true">
           <span />
           <span />
@@ -103,9 +127,11 @@ export const MessageItem = memo(function MessageItem({
         </div>
       ) : (
         <Suspense fallback={plain}>
-          <Markdown text={message.content} streaming={streaming} />
+          <Markdown text={shown} streaming={streaming} />
         </Suspense>
       )}
+      {!isUser && <SourcesList sources={sources} />}
+      {!isUser && message.search_entry_point && <SearchSuggestions html={message.search_entry_point} />}
       {message.status === "incomplete" && !streaming && (
         <p className="incomplete-note">{t("chat.incomplete")}</p>
       )}

@@ -1,0 +1,45 @@
+import { useTranslation } from "react-i18next";
+import type { Source } from "../types";
+
+/** The pages a grounded reply cites, numbered as its markers are; they open in a new tab. */
+export function SourcesList({ sources }: { sources: Source[] }) {
+  const { t } = useTranslation();
+  if (sources.length === 0) return null;
+  return (
+    <nav className="sources" aria-label={t("chat.sources")}>
+      <h3 className="sources-title">{t("chat.sources")}</h3>
+      <ol>
+        {sources.map((source, index) => (
+          <li key={`${index}-${source.url}`}>
+            <a href={source.url} target="_blank" rel="noopener noreferrer">
+              {source.title || source.url}
+            </a>
+          </li>
+        ))}
+      </ol>
+    </nav>
+  );
+}
+
+// Links in the suggestions open in a new tab: the frame itself never navigates.
+const BASE = '<base target="_blank">';
+
+/**
+ * Google's search suggestions, as Google renders them (its terms ask that they be shown). The HTML
+ * comes from outside: it lives in a frame whose sandbox allows no script and keeps it in an
+ * opaque origin (no same-origin), so it can touch neither the page nor its storage; only the
+ * popups its links open are allowed.
+ */
+export function SearchSuggestions({ html }: { html: string }) {
+  const { t } = useTranslation();
+  return (
+    <iframe
+      className="search-suggestions"
+      title={t("chat.searchSuggestions")}
+      sandbox="allow-popups allow-popups-to-escape-sandbox"
+      referrerPolicy="no-referrer"
+      srcDoc={BASE + html}
+      data-testid="search-suggestions"
+    />
+  );
+}
