@@ -152,6 +152,14 @@ SEARCH_ENTRY_POINT = (
 )
 
 
+# What a compromised or spoofed entry point could hold: each line tries to reach the embedding page.
+HOSTILE_HTML = (
+    "<script>parent.document.title='pwned';top.localStorage.setItem('pwned','1')</script>"
+    '<img src="x" onerror="parent.document.body.dataset.pwned=\'1\'">'
+    '<a id="steal" href="javascript:parent.document.title=\'pwned\'">click</a>'
+)
+
+
 def grounding_for(
     text: str, sources: list[tuple[str, str]] | None = None, entry_point: str = SEARCH_ENTRY_POINT
 ) -> dict[str, Any]:
@@ -690,9 +698,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--reply", default="Hello from the fake Gemini.")
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between streamed chunks")
-    parser.add_argument("--entry-point-html", default=SEARCH_ENTRY_POINT, help="the search suggestions' HTML")
+    parser.add_argument(
+        "--hostile-entry-point", action="store_true", help="search suggestions that try to run script in the page"
+    )
     args = parser.parse_args()
-    server = FakeGeminiServer(default_reply=args.reply, port=args.port, entry_point_html=args.entry_point_html)
+    html = SEARCH_ENTRY_POINT + HOSTILE_HTML if args.hostile_entry_point else SEARCH_ENTRY_POINT
+    server = FakeGeminiServer(default_reply=args.reply, port=args.port, entry_point_html=html)
     server.set_default(chunk_delay_s=args.chunk_delay, n_chunks=6)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -4,7 +4,8 @@ import userEvent from "@testing-library/user-event";
 import { useState } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_SETTINGS, type ChatSettings, type ModelInfo, type Preset } from "../types";
-import { ChatSettingsBar } from "./ChatSettingsBar";
+import i18n from "../../../lib/i18n";
+import ChatSettingsBar from "./ChatSettingsBar";
 
 const MODELS: ModelInfo[] = [
   {
@@ -51,6 +52,7 @@ function Harness({ onChange }: { onChange: (settings: ChatSettings) => void }) {
   return (
     <QueryClientProvider client={new QueryClient()}>
       <ChatSettingsBar
+        t={i18n.t}
         settings={settings}
         onChange={(next) => {
           setSettings(next);
@@ -94,7 +96,7 @@ describe("ChatSettingsBar", () => {
       thinking: false,
     });
     await userEvent.click(screen.getByRole("button", { name: "System prompt and temperature" }));
-    const prompt = screen.getByRole("textbox", { name: "System prompt" });
+    const prompt = await screen.findByRole("textbox", { name: "System prompt" });
     expect(prompt).toHaveValue("Fale como pirata.");
     expect(prompt).toHaveAttribute("maxLength", "8000");
     await userEvent.clear(prompt);

@@ -1,20 +1,23 @@
-import { useState } from "react";
-import { useTranslation } from "react-i18next";
+import { lazy, Suspense, useState } from "react";
+import type { TFunction } from "i18next";
 import { GlobeIcon, LightbulbIcon, SlidersIcon } from "../../../components/icons";
 import { effectiveModel, fitToModel, settingsFromPreset, useModels, usePresets } from "../hooks";
 import type { ChatSettings } from "../types";
-import { ChatSettingsPanel } from "./ChatSettingsPanel";
 import { ModelPicker } from "./ModelPicker";
 
+// Opened now and then: its own chunk, out of the first load.
+const ChatSettingsPanel = lazy(() => import("./ChatSettingsPanel"));
+
 interface ChatSettingsBarProps {
+  /** The caller's translations: this chunk loads after the first paint and keeps i18n out of it. */
+  t: TFunction;
   settings: ChatSettings;
   onChange: (settings: ChatSettings) => void;
   disabled?: boolean;
 }
 
 /** Above the composer: the model, the persona, web search and thinking, and the settings panel. */
-export function ChatSettingsBar({ settings, onChange, disabled = false }: ChatSettingsBarProps) {
-  const { t } = useTranslation();
+export default function ChatSettingsBar({ t, settings, onChange, disabled = false }: ChatSettingsBarProps) {
   const models = useModels();
   const presets = usePresets();
   const [panelOpen, setPanelOpen] = useState(false);
@@ -28,6 +31,7 @@ export function ChatSettingsBar({ settings, onChange, disabled = false }: ChatSe
       <div className="chat-settings-row">
         {models.data && (
           <ModelPicker
+            t={t}
             models={models.data}
             selected={model}
             disabled={disabled}
@@ -91,15 +95,18 @@ export function ChatSettingsBar({ settings, onChange, disabled = false }: ChatSe
         </button>
       </div>
       {panelOpen && (
-        <ChatSettingsPanel
-          settings={settings}
+        <Suspense fallback={null}>
+          <ChatSettingsPanel
+            t={t}
+            settings={settings}
           disabled={disabled}
           onSave={(next) => {
             onChange(next);
             setPanelOpen(false);
           }}
           onClose={() => setPanelOpen(false)}
-        />
+          />
+        </Suspense>
       )}
     </div>
   );

@@ -1,9 +1,11 @@
 import { useId, useState, type FormEvent } from "react";
-import { useTranslation } from "react-i18next";
+import type { TFunction } from "i18next";
 import { useCreatePreset } from "../hooks";
 import { SYSTEM_PROMPT_MAX_CHARS, type ChatSettings } from "../types";
 
 interface ChatSettingsPanelProps {
+  /** The bar's translations (this chunk loads on demand and keeps i18n out of it). */
+  t: TFunction;
   settings: ChatSettings;
   onSave: (settings: ChatSettings) => void;
   onClose: () => void;
@@ -11,8 +13,7 @@ interface ChatSettingsPanelProps {
 }
 
 /** The conversation's system prompt and temperature; the prompt can be kept as a persona. */
-export function ChatSettingsPanel({ settings, onSave, onClose, disabled = false }: ChatSettingsPanelProps) {
-  const { t } = useTranslation();
+export default function ChatSettingsPanel({ t, settings, onSave, onClose, disabled = false }: ChatSettingsPanelProps) {
   const id = useId();
   const [prompt, setPrompt] = useState(settings.system_prompt ?? "");
   const [useDefaultTemperature, setUseDefaultTemperature] = useState(settings.temperature === null);

@@ -2,6 +2,7 @@ import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { ModelInfo } from "../types";
+import i18n from "../../../lib/i18n";
 import { ModelPicker } from "./ModelPicker";
 
 const MODELS: ModelInfo[] = [
@@ -24,7 +25,7 @@ const MODELS: ModelInfo[] = [
 describe("ModelPicker", () => {
   it("names the chosen model and lists every model with what it can do", async () => {
     const onSelect = vi.fn();
-    render(<ModelPicker models={MODELS} selected={MODELS[0]} onSelect={onSelect} />);
+    render(<ModelPicker t={i18n.t} models={MODELS} selected={MODELS[0]} onSelect={onSelect} />);
     const button = screen.getByRole("button", { name: "Model: Gemini 2.5 Flash" });
     await userEvent.click(button);
     const options = screen.getAllByRole("option");
@@ -41,7 +42,7 @@ describe("ModelPicker", () => {
   });
 
   it("closes on Escape", async () => {
-    render(<ModelPicker models={MODELS} selected={MODELS[0]} onSelect={() => undefined} />);
+    render(<ModelPicker t={i18n.t} models={MODELS} selected={MODELS[0]} onSelect={() => undefined} />);
     await userEvent.click(screen.getByRole("button"));
     expect(screen.getByRole("listbox")).toBeInTheDocument();
     await userEvent.keyboard("{Escape}");

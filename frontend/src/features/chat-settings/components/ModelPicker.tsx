@@ -1,11 +1,10 @@
 import { useEffect, useId, useRef, useState } from "react";
-import { useTranslation } from "react-i18next";
+import type { TFunction } from "i18next";
 import type { ModelCapabilities, ModelInfo } from "../types";
 
 const CAPABILITIES: (keyof ModelCapabilities)[] = ["vision", "web_search", "thinking"];
 
-export function CapabilityBadges({ capabilities }: { capabilities: ModelCapabilities }) {
-  const { t } = useTranslation();
+export function CapabilityBadges({ t, capabilities }: { t: TFunction; capabilities: ModelCapabilities }) {
   return (
     <span className="capability-badges">
       {CAPABILITIES.filter((name) => capabilities[name]).map((name) => (
@@ -18,6 +17,7 @@ export function CapabilityBadges({ capabilities }: { capabilities: ModelCapabili
 }
 
 interface ModelPickerProps {
+  t: TFunction;
   models: ModelInfo[];
   /** The model shown as chosen (the conversation's, or the default one). */
   selected: ModelInfo | undefined;
@@ -26,8 +26,7 @@ interface ModelPickerProps {
 }
 
 /** A button naming the chosen model; its list shows what each model can do. */
-export function ModelPicker({ models, selected, onSelect, disabled = false }: ModelPickerProps) {
-  const { t } = useTranslation();
+export function ModelPicker({ t, models, selected, onSelect, disabled = false }: ModelPickerProps) {
   const [open, setOpen] = useState(false);
   const listId = useId();
   const root = useRef<HTMLDivElement>(null);
@@ -84,7 +83,7 @@ export function ModelPicker({ models, selected, onSelect, disabled = false }: Mo
               }}
             >
               <span className="model-label">{model.label}</span>
-              <CapabilityBadges capabilities={model.capabilities} />
+              <CapabilityBadges t={t} capabilities={model.capabilities} />
             </li>
           ))}
         </ul>

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type DragEvent, type ReactNode } from "react";
+import { Suspense, useCallback, useEffect, useRef, useState, type DragEvent, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useSearchParams } from "react-router";
 import {
@@ -221,11 +221,14 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
         <ErrorNotice error={chat.error} onRetry={() => retryLast()} onDismiss={chat.dismissError} />
       )}
       <div className="composer-wrap">
-        <ChatSettingsBar
-          settings={settings}
-          onChange={changeSettings}
-          disabled={chat.streaming || (conversationId !== null && !conversation.data)}
-        />
+        <Suspense fallback={<div className="chat-settings" />}>
+          <ChatSettingsBar
+            t={t}
+            settings={settings}
+            onChange={changeSettings}
+            disabled={chat.streaming || (conversationId !== null && !conversation.data)}
+          />
+        </Suspense>
         <Composer
           value={draft}
           onChange={setDraft}

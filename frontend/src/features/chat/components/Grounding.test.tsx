@@ -15,7 +15,7 @@ const SOURCES = [
 
 describe("SourcesList", () => {
   it("lists the sources numbered, opening in a new tab without opener or referrer", () => {
-    render(<SourcesList sources={SOURCES} />);
+    render(<SourcesList sources={SOURCES} label="Sources" />);
     const nav = screen.getByRole("navigation", { name: "Sources" });
     const links = within(nav).getAllByRole("link");
     expect(links.map((link) => link.textContent)).toEqual(["example.com", "wikipedia.org"]);
@@ -27,14 +27,19 @@ describe("SourcesList", () => {
   });
 
   it("shows nothing without sources", () => {
-    const { container } = render(<SourcesList sources={[]} />);
+    const { container } = render(<SourcesList sources={[]} label="Sources" />);
     expect(container).toBeEmptyDOMElement();
   });
 });
 
 describe("SearchSuggestions", () => {
   it("puts Google's HTML in a frame that may run no script and has no same origin", () => {
-    render(<SearchSuggestions html={'<div class="chip">conversa</div><script>parent.document.title="x"</script>'} />);
+    render(
+      <SearchSuggestions
+        html={'<div class="chip">conversa</div><script>parent.document.title="x"</script>'}
+        label="Google Search suggestions"
+      />,
+    );
     const frame = screen.getByTitle("Google Search suggestions");
     const sandbox = frame.getAttribute("sandbox") ?? "";
     expect(frame.hasAttribute("sandbox")).toBe(true);
@@ -46,26 +51,20 @@ describe("SearchSuggestions", () => {
   });
 });
 
+const summary = (seconds: number, live: boolean) => (live ? `Thinking… ${seconds} s` : `Thought for ${seconds} s`);
+
 describe("ReasoningBlock", () => {
   it("is collapsed under how long the model thought, and opens to the thoughts", () => {
-    render(<ReasoningBlock reasoning="Pensando no problema." reasoningMs={4200} live={false} />);
+    render(<ReasoningBlock reasoning="Pensando no problema." reasoningMs={4200} live={false} summary={summary} />);
     const block = screen.getByTestId("reasoning");
     expect(block).not.toHaveAttribute("open");
     expect(within(block).getByText("Thought for 4 s")).toBeInTheDocument();
     expect(within(block).getByText("Pensando no problema.")).not.toBeVisible();
   });
 
-  it("counts while the model thinks, in Portuguese too", async () => {
-    await act(() => i18n.changeLanguage("pt-BR"));
-    try {
-      render(<ReasoningBlock reasoning="..." reasoningMs={null} live />);
-      expect(screen.getByText("Pensando… 1 s")).toBeInTheDocument();
-      const { rerender } = render(<ReasoningBlock reasoning="..." reasoningMs={2600} live={false} />);
-      rerender(<ReasoningBlock reasoning="..." reasoningMs={2600} live={false} />);
-      expect(screen.getByText("Pensou por 3 s")).toBeInTheDocument();
-    } finally {
-      await act(() => i18n.changeLanguage("en"));
-    }
+  it("counts while the model thinks", () => {
+    render(<ReasoningBlock reasoning="..." reasoningMs={null} live summary={summary} />);
+    expect(screen.getByText("Thinking… 1 s")).toBeInTheDocument();
   });
 });
 
@@ -96,7 +95,7 @@ describe("MessageItem with thoughts and sources", () => {
       />,
     );
     expect(screen.getByTestId("message-model")).toHaveTextContent("gemini-2.5-flash");
-    expect(screen.getByTestId("reasoning")).toHaveTextContent("Thought for 1 s");
+    expect(await screen.findByTestId("reasoning")).toHaveTextContent("Thought for 1 s");
     const markdown = await screen.findByText(/Conversa é um app\./, { selector: ".markdown p" });
     const markers = within(markdown).getAllByRole("link");
     expect(markers.map((link) => [link.textContent, link.getAttribute("href")])).toEqual([
@@ -108,5 +107,26 @@ describe("MessageItem with thoughts and sources", () => {
     expect(markdown.textContent).not.toContain("Lendo a pergunta"); // thoughts are never in the answer
     expect(screen.getByRole("navigation", { name: "Sources" })).toBeInTheDocument();
     expect(screen.getByTestId("search-suggestions")).toHaveAttribute("srcdoc", expect.stringContaining("<b>sugestões</b>"));
+  });
+
+  it("says it in Portuguese too", async () => {
+    await act(() => i18n.changeLanguage("pt-BR"));
+    try {
+      render(
+        <MessageItem
+          message={{ ...grounded, reasoning_ms: 2600 }}
+          streaming={false}
+          canRegenerate={false}
+          canEdit={false}
+          onRegenerate={() => undefined}
+          onEdit={() => false}
+          onSwitch={() => undefined}
+        />,
+      );
+      expect(await screen.findByText("Pensou por 3 s")).toBeInTheDocument();
+      expect(screen.getByRole("navigation", { name: "Fontes" })).toBeInTheDocument();
+    } finally {
+      await act(() => i18n.changeLanguage("en"));
+    }
   });
 });

@@ -1,13 +1,11 @@
-import { useTranslation } from "react-i18next";
 import type { Source } from "../types";
 
 /** The pages a grounded reply cites, numbered as its markers are; they open in a new tab. */
-export function SourcesList({ sources }: { sources: Source[] }) {
-  const { t } = useTranslation();
+export function SourcesList({ sources, label }: { sources: Source[]; label: string }) {
   if (sources.length === 0) return null;
   return (
-    <nav className="sources" aria-label={t("chat.sources")}>
-      <h3 className="sources-title">{t("chat.sources")}</h3>
+    <nav className="sources" aria-label={label}>
+      <h3 className="sources-title">{label}</h3>
       <ol>
         {sources.map((source, index) => (
           <li key={`${index}-${source.url}`}>
@@ -30,12 +28,11 @@ const BASE = '<base target="_blank">';
  * opaque origin (no same-origin), so it can touch neither the page nor its storage; only the
  * popups its links open are allowed.
  */
-export function SearchSuggestions({ html }: { html: string }) {
-  const { t } = useTranslation();
+export function SearchSuggestions({ html, label }: { html: string; label: string }) {
   return (
     <iframe
       className="search-suggestions"
-      title={t("chat.searchSuggestions")}
+      title={label}
       sandbox="allow-popups allow-popups-to-escape-sandbox"
       referrerPolicy="no-referrer"
       srcDoc={BASE + html}

@@ -1,17 +1,12 @@
-import { memo, Suspense, useMemo, useState, type FormEvent } from "react";
+import { memo, Suspense, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { CopyButton } from "../../../components/CopyButton";
 import { PencilIcon, RefreshIcon } from "../../../components/icons";
 import { formatTime } from "../../../lib/format";
 import { MessageAttachments } from "../../uploads";
-import { withCitationMarkers } from "../citations";
-import type { Message, Source } from "../types";
-import { SearchSuggestions, SourcesList } from "./Grounding";
-import { LazyMarkdown as Markdown } from "./LazyMarkdown";
-import { ReasoningBlock } from "./ReasoningBlock";
+import type { Message } from "../types";
+import { LazyMarkdown as Markdown, LazyReplyExtras as ReplyExtras } from "./LazyMarkdown";
 import { SiblingSwitcher } from "./SiblingSwitcher";
-
-const NO_SOURCES: Source[] = [];
 
 interface MessageItemProps {
   message: Message;
@@ -48,13 +43,25 @@ export const MessageItem = memo(function MessageItem({
   const [draft, setDraft] = useState(message.content);
   const isUser = message.role === "user";
   const plain = <div className="plain-text">{message.content}</div>;
-  const sources = message.sources ?? NO_SOURCES;
-  const citations = message.citations;
-  // Markers only in what is shown: the stored text (and what Copy copies) stays the answer alone.
-  const shown = useMemo(
-    () => (citations?.length ? withCitationMarkers(message.content, citations, sources) : message.content),
-    [message.content, citations, sources],
-  );
+  const hasExtras = !isUser && Boolean(message.reasoning || message.sources?.length || message.search_entry_point);
+  const extras = (part: "before" | "after") =>
+    hasExtras && (
+      <Suspense fallback={null}>
+        <ReplyExtras
+          part={part}
+          reasoning={message.reasoning}
+          reasoningMs={message.reasoning_ms}
+          live={streaming && message.content === ""}
+          sources={message.sources}
+          searchEntryPoint={message.search_entry_point}
+          labels={{
+            summary: (count, live) => (live ? t("chat.thinking", { count }) : t("chat.thoughtFor", { count })),
+            sources: t("chat.sources"),
+            suggestions: t("chat.searchSuggestions"),
+          }}
+        />
+      </Suspense>
+    );
 
   function submitEdit(event?: FormEvent) {
     event?.preventDefault();
@@ -81,13 +88,7 @@ export const MessageItem = memo(function MessageItem({
           </span>
         )}
       </header>
-      {!isUser && message.reasoning && (
-        <ReasoningBlock
-          reasoning={message.reasoning}
-          reasoningMs={message.reasoning_ms}
-          live={streaming && message.content === ""}
-        />
-      )}
+      {extras("before")}
       <MessageAttachments files={message.attachments} />
       {editing ? (
         <form className="edit-form" onSubmit={submitEdit}>
@@ -127,11 +128,10 @@ export const MessageItem = memo(function MessageItem({
         </div>
       ) : (
         <Suspense fallback={plain}>
-          <Markdown text={shown} streaming={streaming} />
+          <Markdown text={message.content} streaming={streaming} citations={message.citations} sources={message.sources} />
         </Suspense>
       )}
-      {!isUser && <SourcesList sources={sources} />}
-      {!isUser && message.search_entry_point && <SearchSuggestions html={message.search_entry_point} />}
+      {extras("after")}
       {message.status === "incomplete" && !streaming && (
         <p className="incomplete-note">{t("chat.incomplete")}</p>
       )}

@@ -1,5 +1,4 @@
 import { useEffect, useState } from "react";
-import { useTranslation } from "react-i18next";
 
 interface ReasoningBlockProps {
   reasoning: string;
@@ -7,6 +6,8 @@ interface ReasoningBlockProps {
   reasoningMs: number | null | undefined;
   /** The thoughts are still coming (no answer text yet). */
   live: boolean;
+  /** "Thinking… N s" while live, else "Thought for N s" (the caller's language). */
+  summary: (seconds: number, live: boolean) => string;
 }
 
 function seconds(ms: number): number {
@@ -14,8 +15,7 @@ function seconds(ms: number): number {
 }
 
 /** The model's thought summary, collapsed under "Thought for N s", counting while it thinks. */
-export function ReasoningBlock({ reasoning, reasoningMs, live }: ReasoningBlockProps) {
-  const { t } = useTranslation();
+export function ReasoningBlock({ reasoning, reasoningMs, live, summary }: ReasoningBlockProps) {
   const [started] = useState(() => Date.now());
   const [elapsed, setElapsed] = useState(0);
 
@@ -32,9 +32,7 @@ export function ReasoningBlock({ reasoning, reasoningMs, live }: ReasoningBlockP
   return (
     <details className="reasoning" data-testid="reasoning">
       <summary aria-live={live ? "polite" : undefined}>
-        {live
-          ? t("chat.thinking", { count: seconds(ms) })
-          : t("chat.thoughtFor", { count: seconds(ms) })}
+        {summary(seconds(ms), live)}
       </summary>
       <div className="reasoning-text">{reasoning}</div>
     </details>
