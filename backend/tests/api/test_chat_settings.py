@@ -10,7 +10,7 @@ import pytest
 
 from app.core.config import Settings
 from app.llm.models import ModelCatalog
-from tests.conftest import Api
+from tests.conftest import Api, parse_sse
 from tests.fakes.gemini_server import FakeGeminiServer
 
 
@@ -410,3 +410,18 @@ async def test_chat_request_settings_are_checked_before_anything_is_stored(api: 
     assert both.status_code == 422
     listed = (await api.client.get("/api/conversations", headers=alice)).json()
     assert listed["total"] == 1  # only the one created above
+
+
+async def test_regenerating_after_a_model_change_is_a_sibling_from_the_new_model(
+    gapi: Api, gemini: FakeGeminiServer
+) -> None:
+    headers = await gapi.user("ana@example.com")
+    created = await conversation(gapi, headers)
+    first = await say(gapi, headers, created["id"])
+    await gapi.client.patch(f"/api/conversations/{created['id']}", headers=headers, json={"model": "gemini-2.5-pro"})
+    response = await gapi.client.post(f"/api/conversations/{created['id']}/regenerate", headers=headers, json={})
+    done = dict(parse_sse(response.text))["done"]["assistant_message"]
+    assert gemini.generate_requests()[-1].model == "gemini-2.5-pro"
+    assert done["model"] == "gemini-2.5-pro"
+    assert done["siblings"]["ids"] == [first["assistant_message"]["id"], done["id"]]
+    assert first["assistant_message"]["model"] == "gemini-2.5-flash"
