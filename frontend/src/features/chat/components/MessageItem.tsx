@@ -82,11 +82,6 @@ export const MessageItem = memo(function MessageItem({
         {message.id > 0 && (
           <time dateTime={message.created_at}>{formatTime(message.created_at, i18n.language)}</time>
         )}
-        {!isUser && message.model && (
-          <span className="message-model" data-testid="message-model">
-            {message.model}
-          </span>
-        )}
       </header>
       {extras("before")}
       <MessageAttachments files={message.attachments} />
@@ -141,6 +136,11 @@ export const MessageItem = memo(function MessageItem({
             <SiblingSwitcher message={message} onSwitch={onSwitch} />
           )}
           <CopyButton text={message.content} label={t("chat.copyMessage")} />
+          {!isUser && message.model && (
+            <span className="message-model" data-testid="message-model" title={t("chat.writtenBy")}>
+              {message.model}
+            </span>
+          )}
           {canEdit && (
             <button
               type="button"
