@@ -425,3 +425,40 @@ async def test_regenerating_after_a_model_change_is_a_sibling_from_the_new_model
     assert done["model"] == "gemini-2.5-pro"
     assert done["siblings"]["ids"] == [first["assistant_message"]["id"], done["id"]]
     assert first["assistant_message"]["model"] == "gemini-2.5-flash"
+
+
+async def test_ollama_models_come_from_its_tags_endpoint(make_settings: Any) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Tags(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"models": [{"name": "qwen3:4b", "size": 1}, {"name": "llama3.2:latest"}]}).encode()
+            status = 200 if self.path == "/api/tags" else 404
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Tags)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        catalog = ModelCatalog.from_settings(
+            make_settings(llm_provider="ollama", ollama_base_url=url, ollama_model="llama3.2:latest"),
+            "ollama",
+            "llama3.2:latest",
+        )
+        models = {m.id: m for m in await catalog.available()}
+        assert set(models) == {"qwen3:4b", "llama3.2:latest", "fake"}
+        assert models["llama3.2:latest"].default
+        assert models["qwen3:4b"].provider == "ollama"
+        assert not models["qwen3:4b"].web_search
+    finally:
+        server.shutdown()

@@ -44,7 +44,7 @@ export interface Preset {
 }
 
 export type PresetInput = Pick<Preset, "name" | "system_prompt"> &
-  Partial<Pick<Preset, "model" | "temperature" | "web_search" | "thinking">>;
+  Partial<Pick<Preset, "model" | "temperature" | "web_search" | "thinking" | "shared">>;
 
 export const SYSTEM_PROMPT_MAX_CHARS = 8000;
 

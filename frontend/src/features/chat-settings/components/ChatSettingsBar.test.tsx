@@ -38,13 +38,17 @@ const PRESETS: Preset[] = [
 ];
 
 function mockBackend() {
+  const calls: { method: string; url: string; body: unknown }[] = [];
   vi.stubGlobal(
     "fetch",
-    vi.fn(async (url: string) => {
+    vi.fn(async (url: string, init?: RequestInit) => {
+      calls.push({ method: init?.method ?? "GET", url, body: init?.body ? JSON.parse(String(init.body)) : null });
+      if (init?.method === "DELETE") return new Response(null, { status: 204 });
       const body = url.endsWith("/api/models") ? MODELS : url.endsWith("/api/presets") ? PRESETS : {};
       return new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json" } });
     }),
   );
+  return calls;
 }
 
 function Harness({ onChange }: { onChange: (settings: ChatSettings) => void }) {
@@ -53,6 +57,7 @@ function Harness({ onChange }: { onChange: (settings: ChatSettings) => void }) {
     <QueryClientProvider client={new QueryClient()}>
       <ChatSettingsBar
         t={i18n.t}
+        canShare
         settings={settings}
         onChange={(next) => {
           setSettings(next);
@@ -106,5 +111,22 @@ describe("ChatSettingsBar", () => {
     expect(onChange).toHaveBeenLastCalledWith(
       expect.objectContaining({ system_prompt: "Seja breve.", temperature: null, model: "gemini-2.5-pro" }),
     );
+  });
+
+  it("lets an administrator share a new persona, and deletes one's own", async () => {
+    const calls = mockBackend();
+    render(<Harness onChange={() => undefined} />);
+    await userEvent.click(await screen.findByRole("button", { name: "System prompt and temperature" }));
+    await userEvent.type(await screen.findByRole("textbox", { name: "System prompt" }), "Revise o texto.");
+    await userEvent.type(screen.getByRole("textbox", { name: "Save as persona named" }), "Revisor");
+    await userEvent.click(screen.getByRole("checkbox", { name: "Share with every user" }));
+    await userEvent.click(screen.getByRole("button", { name: "Save persona" }));
+    await screen.findByText("Persona saved.");
+    expect(calls.find((call) => call.method === "POST")).toMatchObject({
+      url: "/api/presets",
+      body: { name: "Revisor", system_prompt: "Revise o texto.", shared: true },
+    });
+    await userEvent.click(screen.getByRole("button", { name: "Delete persona “Pirata”" }));
+    await vi.waitFor(() => expect(calls.some((call) => call.method === "DELETE" && call.url === "/api/presets/3")).toBe(true));
   });
 });

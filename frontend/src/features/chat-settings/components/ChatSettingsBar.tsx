@@ -14,10 +14,18 @@ interface ChatSettingsBarProps {
   settings: ChatSettings;
   onChange: (settings: ChatSettings) => void;
   disabled?: boolean;
+  /** An administrator may share a persona with every user. */
+  canShare?: boolean;
 }
 
 /** Above the composer: the model, the persona, web search and thinking, and the settings panel. */
-export default function ChatSettingsBar({ t, settings, onChange, disabled = false }: ChatSettingsBarProps) {
+export default function ChatSettingsBar({
+  t,
+  settings,
+  onChange,
+  disabled = false,
+  canShare = false,
+}: ChatSettingsBarProps) {
   const models = useModels();
   const presets = usePresets();
   const [panelOpen, setPanelOpen] = useState(false);
@@ -99,12 +107,13 @@ export default function ChatSettingsBar({ t, settings, onChange, disabled = fals
           <ChatSettingsPanel
             t={t}
             settings={settings}
-          disabled={disabled}
-          onSave={(next) => {
-            onChange(next);
-            setPanelOpen(false);
-          }}
-          onClose={() => setPanelOpen(false)}
+            disabled={disabled}
+            canShare={canShare}
+            onSave={(next) => {
+              onChange(next);
+              setPanelOpen(false);
+            }}
+            onClose={() => setPanelOpen(false)}
           />
         </Suspense>
       )}

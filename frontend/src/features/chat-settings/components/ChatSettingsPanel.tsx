@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
 import type { TFunction } from "i18next";
-import { useCreatePreset } from "../hooks";
+import { useCreatePreset, useDeletePreset, usePresets } from "../hooks";
 import { SYSTEM_PROMPT_MAX_CHARS, type ChatSettings } from "../types";
 
 interface ChatSettingsPanelProps {
@@ -10,16 +10,29 @@ interface ChatSettingsPanelProps {
   onSave: (settings: ChatSettings) => void;
   onClose: () => void;
   disabled?: boolean;
+  /** An administrator may share a persona with every user. */
+  canShare?: boolean;
 }
 
 /** The conversation's system prompt and temperature; the prompt can be kept as a persona. */
-export default function ChatSettingsPanel({ t, settings, onSave, onClose, disabled = false }: ChatSettingsPanelProps) {
+export default function ChatSettingsPanel({
+  t,
+  settings,
+  onSave,
+  onClose,
+  disabled = false,
+  canShare = false,
+}: ChatSettingsPanelProps) {
   const id = useId();
   const [prompt, setPrompt] = useState(settings.system_prompt ?? "");
   const [useDefaultTemperature, setUseDefaultTemperature] = useState(settings.temperature === null);
   const [temperature, setTemperature] = useState(settings.temperature ?? 1);
   const [personaName, setPersonaName] = useState("");
+  const [shared, setShared] = useState(false);
   const createPreset = useCreatePreset();
+  const deletePreset = useDeletePreset();
+  const presets = usePresets();
+  const mine = presets.data?.filter((preset) => preset.mine) ?? [];
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -79,6 +92,12 @@ export default function ChatSettingsPanel({ t, settings, onSave, onClose, disabl
       <div className="save-persona">
         <label htmlFor={`${id}-persona`}>{t("chatSettings.personaName")}</label>
         <input id={`${id}-persona`} value={personaName} maxLength={100} onChange={(e) => setPersonaName(e.target.value)} />
+        {canShare && (
+          <label className="choice">
+            <input type="checkbox" checked={shared} onChange={(event) => setShared(event.target.checked)} />
+            {t("chatSettings.sharePersona")}
+          </label>
+        )}
         <button
           type="button"
           className="button small"
@@ -89,6 +108,7 @@ export default function ChatSettingsPanel({ t, settings, onSave, onClose, disabl
                 name: personaName.trim(),
                 system_prompt: prompt,
                 ...(useDefaultTemperature ? {} : { temperature }),
+                ...(shared ? { shared } : {}),
               },
               { onSuccess: () => setPersonaName("") },
             )
@@ -99,6 +119,27 @@ export default function ChatSettingsPanel({ t, settings, onSave, onClose, disabl
         {createPreset.isSuccess && <span role="status">{t("chatSettings.personaSaved")}</span>}
         {createPreset.isError && <span role="alert">{t("errors.generic")}</span>}
       </div>
+      {mine.length > 0 && (
+        <ul className="my-personas" aria-label={t("chatSettings.myPersonas")}>
+          {mine.map((preset) => (
+            <li key={preset.id}>
+              <span>
+                {preset.name}
+                {preset.shared ? ` · ${t("chatSettings.shared")}` : ""}
+              </span>
+              <button
+                type="button"
+                className="button small"
+                aria-label={t("chatSettings.deletePersona", { name: preset.name })}
+                disabled={deletePreset.isPending}
+                onClick={() => deletePreset.mutate(preset.id)}
+              >
+                {t("conversations.deleteShort")}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
     </form>
   );
 }

@@ -1,6 +1,7 @@
 import { Suspense, useCallback, useEffect, useRef, useState, type DragEvent, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useSearchParams } from "react-router";
+import { useAuth } from "../../auth";
 import {
   ChatSettingsBar,
   DEFAULT_SETTINGS,
@@ -30,6 +31,7 @@ interface ChatPageProps {
 
 export function ChatPage({ conversationId, leading }: ChatPageProps) {
   const { t } = useTranslation();
+  const { user } = useAuth();
   const navigate = useNavigate();
   const refreshConversations = useRefreshConversations();
   const refreshUsage = useRefreshUsage();
@@ -226,6 +228,7 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
             t={t}
             settings={settings}
             onChange={changeSettings}
+            canShare={user?.is_admin ?? false}
             disabled={chat.streaming || (conversationId !== null && !conversation.data)}
           />
         </Suspense>
