@@ -38,7 +38,9 @@ def normalize_grounding(raw: dict[str, Any] | None, text: str) -> dict[str, Any]
     for chunk in chunks:
         web = _get(chunk, "web")
         uri = _get(web, "uri")
-        webs.append((str(_get(web, "title") or _get(web, "domain") or uri), str(uri)) if uri else None)
+        # Only web links: a source is shown as a link a person clicks (never javascript:, data:, ...).
+        safe = isinstance(uri, str) and uri.lower().startswith(("https://", "http://"))
+        webs.append((str(_get(web, "title") or _get(web, "domain") or uri), uri) if safe else None)
 
     encoded = text.encode()
     sources: list[dict[str, str]] = []

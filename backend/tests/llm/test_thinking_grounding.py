@@ -148,11 +148,12 @@ def test_sources_are_deduplicated_in_citation_order() -> None:
             {"web": {"uri": "https://a.example", "title": "a again"}},
             {"web": {"uri": "https://uncited.example", "title": "u"}},
             {"retrieved_context": {"uri": "x"}},
+            {"web": {"uri": "javascript:alert(1)", "title": "evil"}},
         ],
         "grounding_supports": [
             {"segment": {"start_index": 10, "end_index": 18}, "grounding_chunk_indices": [0, 2]},
             {"segment": {"start_index": 0, "end_index": 9}, "grounding_chunk_indices": [2, 4]},
-            {"segment": {"start_index": 19, "end_index": 28}, "grounding_chunk_indices": [1, 0]},
+            {"segment": {"start_index": 19, "end_index": 28}, "grounding_chunk_indices": [1, 0, 5]},
         ],
     }
     grounding = normalize_grounding(raw, text)

@@ -26,6 +26,12 @@ describe("SourcesList", () => {
     expect(nav.querySelector("ol")).not.toBeNull();
   });
 
+  it("never makes a link of a URL that is not a web page", () => {
+    render(<SourcesList sources={[{ title: "evil", url: "javascript:alert(1)" }, ...SOURCES]} label="Sources" />);
+    expect(screen.getByText("evil").closest("a")).toBeNull();
+    expect(screen.getAllByRole("link")).toHaveLength(2);
+  });
+
   it("shows nothing without sources", () => {
     const { container } = render(<SourcesList sources={[]} label="Sources" />);
     expect(container).toBeEmptyDOMElement();

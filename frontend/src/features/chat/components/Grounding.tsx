@@ -1,6 +1,8 @@
 import type { Source } from "../types";
 
 /** The pages a grounded reply cites, numbered as its markers are; they open in a new tab. */
+const isWebLink = (url: string) => /^https?:\/\//i.test(url);
+
 export function SourcesList({ sources, label }: { sources: Source[]; label: string }) {
   if (sources.length === 0) return null;
   return (
@@ -9,9 +11,14 @@ export function SourcesList({ sources, label }: { sources: Source[]; label: stri
       <ol>
         {sources.map((source, index) => (
           <li key={`${index}-${source.url}`}>
-            <a href={source.url} target="_blank" rel="noopener noreferrer">
-              {source.title || source.url}
-            </a>
+            {isWebLink(source.url) ? (
+              <a href={source.url} target="_blank" rel="noopener noreferrer">
+                {source.title || source.url}
+              </a>
+            ) : (
+              // The server keeps only web links; any other URL is never made a link (numbering stays).
+              <span>{source.title}</span>
+            )}
           </li>
         ))}
       </ol>
