@@ -53,6 +53,11 @@ def preferences_of(user: User) -> dict[str, Any]:
 
 def settle(values: dict[str, Any], explicit: Collection[str], catalog: ModelCatalog) -> dict[str, Any]:
     """Check `values` against the models offered: raise for what was asked explicitly, drop the rest."""
+    for name in ("web_search", "thinking"):
+        if name in values:
+            values[name] = bool(values[name])  # null: off
+    if "system_prompt" in values and not (values["system_prompt"] or "").strip():
+        values["system_prompt"] = None  # a blank persona is the server's default one
     model = values.get("model")
     if model is not None and catalog.get(model) is None:
         if "model" in explicit:
@@ -100,8 +105,6 @@ def changed_settings(conversation: Conversation, catalog: ModelCatalog, given: M
     values = {name: getattr(conversation, name) for name in SETTING_FIELDS}
     explicit = _given(given)
     values.update(explicit)
-    for name in ("web_search", "thinking"):
-        values[name] = bool(values[name])  # null in a PATCH: back to off
     return settle(values, explicit.keys(), catalog)
 
 

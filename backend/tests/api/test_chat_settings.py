@@ -462,3 +462,16 @@ async def test_ollama_models_come_from_its_tags_endpoint(make_settings: Any) -> 
         assert not models["qwen3:4b"].web_search
     finally:
         server.shutdown()
+
+
+async def test_null_switches_and_a_blank_persona_are_the_defaults(api: Api, alice: dict[str, str]) -> None:
+    body = {"web_search": None, "thinking": None, "system_prompt": "  "}
+    created = await api.client.post("/api/conversations", headers=alice, json=body)
+    assert created.status_code == 201, created.text
+    assert (created.json()["web_search"], created.json()["thinking"], created.json()["system_prompt"]) == (
+        False,
+        False,
+        None,
+    )
+    chat = await api.client.post("/api/chat", headers=alice, json={"message": "oi", "settings": body})
+    assert chat.status_code == 200, chat.text
