@@ -23,7 +23,9 @@ from app.api.routes import (
     conversations,
     health,
     metrics,
+    models,
     openai,
+    presets,
     search,
     shares,
     uploads,
@@ -95,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    routers = (auth, conversations, search, chat, health, admin, usage, uploads, shares, api_keys)
+    routers = (auth, conversations, search, chat, health, admin, usage, uploads, shares, api_keys, models, presets)
     for router in (module.router for module in routers):
         app.include_router(router, prefix="/api")
     # OpenAI's clients expect /v1; /api/v1 is the same, for a CDN that forwards only /api/* here.

@@ -19,6 +19,7 @@ from app.models import Message
 from app.schemas import MessageOut
 from app.services.events import (
     ChatEvent,
+    Reasoning,
     RelayedEvent,
     ReplySync,
     TitleChanged,
@@ -61,6 +62,8 @@ def error_payload(error: AppError) -> dict[str, Any]:
 def encode_chat_event(event: ChatEvent | ReplySync | RelayedEvent) -> bytes:
     if type(event) is Token:  # first: one per token, the others once per reply
         return token_event(event.text)
+    if type(event) is Reasoning:
+        return sse("reasoning", {"text": event.text})
     if isinstance(event, RelayedEvent):
         return f"event: {event.name}\ndata: {event.data}\n\n".encode()
     if isinstance(event, ReplySync):

@@ -92,13 +92,18 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(60.0, gt=0)
     llm_max_retries: int = Field(2, ge=1, le=10)
     google_api_key: SecretStr | None = None
-    gemini_model: str = "gemini-2.5-flash"
+    gemini_model: str | None = None  # the default Gemini model; unset: the first of GEMINI_MODELS
+    gemini_models: Annotated[list[str], NoDecode] = ["gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro"]
+    gemini_thinking_budget: int = Field(-1, ge=-1, le=32_768)  # with thinking on; -1: dynamic (the model decides)
     gemini_base_url: str | None = None  # a Gemini-compatible endpoint (tests use a local fake)
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
+    openai_models: Annotated[list[str], NoDecode] = []  # offered besides OPENAI_MODEL (when OPENAI_API_KEY is set)
     ollama_base_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "llama3.2"
+    ollama_enabled: bool = False  # list the Ollama server's models also when LLM_PROVIDER is another
+    ollama_tags_ttl_s: float = Field(60.0, ge=0)  # how long the Ollama model list is cached
     fake_llm_delay_ms: float = Field(20.0, ge=0)
     local_model_path: Path | None = None  # default: {BACKEND_DIR}/models/SmolLM2-135M-Instruct.Q4_1.gguf
     local_threads: int = Field(0, ge=0)  # 0 = one core less than the machine has, at most 4
@@ -106,11 +111,11 @@ class Settings(BaseSettings):
     local_max_tokens: int = Field(512, ge=1)
     local_max_queue: int = Field(8, ge=1)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "gemini_models", "openai_models", mode="before")
     @classmethod
     def split_origins(cls, value: object) -> object:
         if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("model_prices", mode="before")
@@ -149,6 +154,10 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'chat.db'}"
+
+    @property
+    def default_gemini_model(self) -> str:
+        return self.gemini_model or (self.gemini_models[0] if self.gemini_models else "gemini-2.5-flash")
 
     @property
     def is_sqlite(self) -> bool:

@@ -38,6 +38,7 @@ from pydantic import ConfigDict, Field
 
 from app.core.config import Settings
 from app.llm.errors import LLMBusy, LLMConfigError, LLMError
+from app.llm.models import local_model_available as local_model_available
 
 logger = logging.getLogger("app.llm.local")
 
@@ -333,11 +334,6 @@ def _text(content: str | list[str | dict[str, Any]]) -> str:
 
 _runners: dict[tuple[Path, int, int], LlamaRunner] = {}
 _runners_lock = threading.Lock()
-
-
-def local_model_available(settings: Settings) -> bool:
-    """Whether llama-cpp-python is installed and the model file exists (cheap: imports nothing)."""
-    return importlib.util.find_spec("llama_cpp") is not None and settings.default_local_model_path.is_file()
 
 
 def default_threads() -> int:

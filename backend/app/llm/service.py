@@ -8,7 +8,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +18,10 @@ from app.core import metrics
 from app.core.config import Settings
 from app.core.stall import StallTimeout
 from app.llm.errors import LLMConfigError, LLMError, LLMRateLimited, LLMTimeout
+from app.llm.models import ModelCatalog, ModelInfo
 from app.llm.prompts import TITLE_INSTRUCTION, TITLE_MAX_CHARS
 from app.llm.streaming import stream_chunks
-from app.llm.types import ChatTurn, GenerationOptions, TokenUsage
+from app.llm.types import ChatTurn, GenerationOptions, ReplyExtras, ReplySettings, Thought, TokenUsage
 
 if TYPE_CHECKING:  # LangChain itself is imported on the first chat (with a remote provider)
     from langchain_core.language_models import BaseChatModel
@@ -45,6 +46,9 @@ class LLMService:
     llm_titles: bool = True
     factory: Callable[[], BaseChatModel] | None = None
     _building: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    catalog: ModelCatalog | None = None  # every model offered (None: only the default one)
+    # One chat client per other model id, built on its first use (the default one is `built_model`).
+    _clients: dict[str, BaseChatModel] = field(default_factory=dict, repr=False)
 
     @property
     def model(self) -> BaseChatModel:
@@ -67,21 +71,51 @@ class LLMService:
         """Whether the model reads images and PDFs itself; the others get PDFs and text files as text."""
         return self.provider in VISION_PROVIDERS
 
+    def models(self) -> ModelCatalog:
+        if self.catalog is None:
+            self.catalog = ModelCatalog(self.settings, self.provider, self.model_name)
+        return self.catalog
+
+    def resolve(self, model_id: str | None) -> ModelInfo:
+        """The model a turn uses: its conversation's while this server offers it, else the default."""
+        if model_id is None or model_id == self.model_name:
+            return self.models().default()
+        return self.models().resolve(model_id)
+
+    def vision_for(self, model_id: str | None) -> bool:
+        return self.resolve(model_id).provider in VISION_PROVIDERS
+
+    async def client_for(self, info: ModelInfo) -> BaseChatModel:
+        """The chat client of `info`'s model, built (off the event loop) on its first use, then kept."""
+        if info.id == self.model_name and info.provider == self.provider:
+            return await self.ready_model()
+        client = self._clients.get(info.id)
+        if client is None:
+            async with self._building:
+                client = self._clients.get(info.id)
+                if client is None:
+                    client = await asyncio.to_thread(build_chat_client, self.settings, info)
+                    self._clients[info.id] = client
+        return client
+
     def ensure_capacity(self) -> None:
         """Raise LLMBusy when the provider cannot take another request now (the local model's queue)."""
         check = getattr(self.built_model, "ensure_capacity", None)
         if check is not None:
             check()
 
-    def prompt_for(self, history: Sequence[ChatTurn], system_prompt: str | None = None) -> list[BaseMessage]:
+    def prompt_for(
+        self, history: Sequence[ChatTurn], system_prompt: str | None = None, info: ModelInfo | None = None
+    ) -> list[BaseMessage]:
         from app.llm.history import build_prompt
 
+        provider = info.provider if info is not None else self.provider
         budget = self.settings.chat_history_tokens
-        if self.provider == "local":
+        if provider == "local":
             # A small context window, and prompt processing on CPU costs ~7 ms a token.
             budget = min(budget, self.settings.local_context // 2)
         system = self.settings.system_prompt if system_prompt is None else system_prompt
-        return build_prompt(system, history, budget, vision=self.vision)
+        return build_prompt(system, history, budget, vision=provider in VISION_PROVIDERS)
 
     async def stream_reply(
         self,
@@ -90,23 +124,51 @@ class LLMService:
         system_prompt: str | None = None,
         options: GenerationOptions | None = None,
         usage: TokenUsage | None = None,
+        reply: ReplySettings | None = None,
     ) -> AsyncGenerator[str, None]:
         """Yield text deltas; raise LLMError subclasses a person can understand.
 
         `system_prompt` replaces SYSTEM_PROMPT for this call; `options` are passed to the provider
-        under its own names; `usage`, when given, is filled in as the reply streams.
+        under its own names; `usage`, when given, is filled in as the reply streams; `reply`: the
+        conversation's settings (its model, persona, temperature, search and thinking).
         """
+        parts = self.stream_parts(history, system_prompt=system_prompt, options=options, usage=usage, reply=reply)
+        async with contextlib.aclosing(parts):
+            async for part in parts:
+                if type(part) is str:
+                    yield part
+
+    async def stream_parts(
+        self,
+        history: Sequence[ChatTurn],
+        *,
+        system_prompt: str | None = None,
+        options: GenerationOptions | None = None,
+        usage: TokenUsage | None = None,
+        reply: ReplySettings | None = None,
+        extras: ReplyExtras | None = None,
+    ) -> AsyncGenerator[str | Thought, None]:
+        """`stream_reply`, with the thought summary's pieces as `Thought`s among the text deltas;
+        `extras`, when given, receives the grounding metadata."""
         timeout = self.settings.llm_timeout_s
+        info = self.resolve(reply.model if reply is not None else None)
+        if reply is not None:
+            if system_prompt is None:
+                system_prompt = reply.system_prompt
+            if reply.temperature is not None and (options is None or options.temperature is None):
+                options = replace(options or GenerationOptions(), temperature=reply.temperature)
         try:
-            model = await self.ready_model()
+            model = await self.client_for(info)
         except Exception as exc:
-            logger.exception("could not build the %s chat model", self.provider)
+            logger.exception("could not build the %s chat model", info.provider)
             raise LLMError() from exc
         if any(turn.attachments for turn in history):  # PDF text and base64 take CPU: off the event loop
-            prompt = await asyncio.to_thread(self.prompt_for, history, system_prompt)
+            prompt = await asyncio.to_thread(self.prompt_for, history, system_prompt, info)
         else:
-            prompt = self.prompt_for(history, system_prompt)
-        kwargs = call_options(self.provider, options, self.settings, with_usage=usage is not None)
+            prompt = self.prompt_for(history, system_prompt, info)
+        kwargs = call_options(info.provider, options, self.settings, with_usage=usage is not None)
+        if reply is not None:
+            kwargs.update(reply_options(info, reply, self.settings))
         if options and options.stop:
             kwargs["stop"] = list(options.stop)
         stream = stream_chunks(model, prompt, **kwargs).__aiter__()  # keeps no chunk (app.llm.streaming)
@@ -132,21 +194,33 @@ class LLMService:
                     reported.completion_tokens += int(counts.get("output_tokens", 0))
                     details = counts.get("output_token_details") or {}
                     reported.reasoning_tokens += int(details.get("reasoning", 0) or 0)
-                text = chunk_text(chunk)
-                if text:
+                if extras is not None:  # grounding comes with the last chunks, text or not
+                    grounding = chunk.response_metadata.get("grounding_metadata")
+                    if grounding:
+                        extras.grounding = grounding
+                content = chunk.content
+                if type(content) is str:  # the usual chunk: plain text
+                    if content:
+                        if first_at is None:
+                            first_at = time.perf_counter()
+                        completion_chars += len(content)
+                        yield content
+                    continue
+                for part in chunk_parts(content):
                     if first_at is None:
                         first_at = time.perf_counter()
-                    completion_chars += len(text)
-                    yield text
+                    if type(part) is str:
+                        completion_chars += len(part)
+                    yield part
         except LLMError as exc:
             outcome, error_code = "error", exc.code
             raise
         except TimeoutError as exc:
-            logger.warning("llm timeout provider=%s after=%ss", self.provider, timeout)
+            logger.warning("llm timeout provider=%s after=%ss", info.provider, timeout)
             outcome, error_code = "error", LLMTimeout.code
             raise LLMTimeout() from exc
         except Exception as exc:
-            error = translate_error(exc, self.provider)
+            error = translate_error(exc, info.provider)
             outcome, error_code = "error", error.code
             raise error from exc
         finally:
@@ -155,8 +229,8 @@ class LLMService:
                 _fill_usage(usage, reported, prompt, completion_chars)
             counted = usage if usage is not None else reported
             metrics.observe_generation(
-                self.provider,
-                self.model_name,
+                info.provider,
+                info.id,
                 started,
                 first_at,
                 outcome,
@@ -266,6 +340,42 @@ def _fill_usage(usage: TokenUsage, reported: TokenUsage, prompt: list[BaseMessag
     usage.estimated = True
 
 
+def reply_options(info: ModelInfo, reply: ReplySettings, settings: Settings) -> dict[str, Any]:
+    """Search and thinking, under Gemini's names (the other providers have neither)."""
+    kwargs: dict[str, Any] = {}
+    if info.provider != "gemini":
+        return kwargs
+    if reply.web_search and info.web_search:
+        kwargs["tools"] = [{"google_search": {}}]
+    if info.thinking:
+        if reply.thinking:
+            kwargs["include_thoughts"] = True
+            kwargs["thinking_budget"] = settings.gemini_thinking_budget
+        elif info.can_stop_thinking:
+            kwargs["thinking_budget"] = 0  # cheaper and faster; 2.5 Pro refuses 0, so it gets nothing
+    return kwargs
+
+
+def chunk_parts(content: Any) -> list[str | Thought]:
+    """A chunk's content blocks as text pieces and `Thought`s, in order (empty ones left out)."""
+    if not isinstance(content, list):
+        return []
+    parts: list[str | Thought] = []
+    for block in content:
+        if isinstance(block, str):
+            if block:
+                parts.append(block)
+        elif block.get("type") == "text":
+            text = str(block.get("text", ""))
+            if text:
+                parts.append(text)
+        elif block.get("type") in ("thinking", "reasoning"):
+            thought = str(block.get("thinking") or block.get("reasoning") or "")
+            if thought:
+                parts.append(Thought(thought))
+    return parts
+
+
 def chunk_text(chunk: Any) -> str:
     content = getattr(chunk, "content", chunk)
     if isinstance(content, str):
@@ -359,7 +469,7 @@ def resolve_provider(settings: Settings) -> tuple[str, list[str]]:
         return settings.llm_provider, []
     if settings.google_api_key is not None and settings.google_api_key.get_secret_value():
         return "gemini", []
-    from app.llm.local import local_model_available
+    from app.llm.models import local_model_available
 
     if local_model_available(settings):
         return "local", []
@@ -380,24 +490,48 @@ def _secret(value: Any, name: str) -> str:
 def build_llm_service(settings: Settings) -> LLMService:
     """Build the chat model chosen by the settings (called once, in the app's lifespan)."""
     provider, warnings = resolve_provider(settings)
-    retries = settings.llm_max_retries
-    timeout = settings.llm_timeout_s
-    model: BaseChatModel
+    service = _default_service(settings, provider, warnings)
+    service.catalog = ModelCatalog.from_settings(settings, provider, service.model_name)
+    return service
+
+
+def _default_service(settings: Settings, provider: str, warnings: list[str]) -> LLMService:
     if provider == "fake":
-        from app.llm.fake import FakeChatModel
-
-        model = FakeChatModel(delay_s=settings.fake_llm_delay_ms / 1000)
-        return LLMService(model, "fake", "fake", settings, warnings)
+        return LLMService(
+            build_chat_client(settings, ModelInfo("fake", "fake", "fake")), "fake", "fake", settings, warnings
+        )
     if provider == "local":
-        from app.llm.local import build_local_chat_model
-
-        model = build_local_chat_model(settings)
         name = settings.default_local_model_path.name
+        model = build_chat_client(settings, ModelInfo(name, "local", name))
         return LLMService(model, "local", name, settings, warnings, llm_titles=False)
-
     # The remote providers' client libraries are heavy (langchain_google_genai: ~25 MB, 0.5 s to
     # import): the key is checked now, the client is built on the first chat.
-    if provider == "gemini":
+    names = {"gemini": settings.default_gemini_model, "openai": settings.openai_model, "ollama": settings.ollama_model}
+    if provider not in names:  # pragma: no cover - guarded by the Literal setting
+        raise LLMConfigError(f"Unknown LLM_PROVIDER {provider!r}")
+    name = names[provider]
+    factory = client_factory(settings, ModelInfo(name, provider, name))
+    return LLMService(None, provider, name, settings, warnings, factory=factory)
+
+
+def build_chat_client(settings: Settings, info: ModelInfo) -> BaseChatModel:
+    """A LangChain chat client for one model of the catalog."""
+    return client_factory(settings, info)()
+
+
+def client_factory(settings: Settings, info: ModelInfo) -> Callable[[], BaseChatModel]:
+    """What builds `info`'s chat client; the keys are checked now, the client is built when called."""
+    retries = settings.llm_max_retries
+    timeout = settings.llm_timeout_s
+    if info.provider == "fake":
+        from app.llm.fake import FakeChatModel
+
+        return partial(FakeChatModel, delay_s=settings.fake_llm_delay_ms / 1000)
+    if info.provider == "local":
+        from app.llm.local import build_local_chat_model
+
+        return partial(build_local_chat_model, settings)
+    if info.provider == "gemini":
         kwargs: dict[str, Any] = {
             "google_api_key": _secret(settings.google_api_key, "GOOGLE_API_KEY"),
             "max_retries": retries,
@@ -405,23 +539,18 @@ def build_llm_service(settings: Settings) -> LLMService:
         }
         if settings.gemini_base_url:
             kwargs["base_url"] = settings.gemini_base_url
-        name = settings.gemini_model
-        factory = partial(_init_chat_model, name, "google_genai", kwargs)
-    elif provider == "openai":
+        return partial(_init_chat_model, info.id, "google_genai", kwargs)
+    if info.provider == "openai":
         openai_kwargs: dict[str, Any] = {
             "api_key": _secret(settings.openai_api_key, "OPENAI_API_KEY"),
             "base_url": settings.openai_base_url,
             "max_retries": retries - 1,  # openai counts retries after the first attempt
             "timeout": timeout,
         }
-        name = settings.openai_model
-        factory = partial(_init_chat_model, name, "openai", openai_kwargs)
-    elif provider == "ollama":
-        name = settings.ollama_model
-        factory = partial(_init_chat_model, name, "ollama", {"base_url": settings.ollama_base_url})
-    else:  # pragma: no cover - guarded by the Literal setting
-        raise LLMConfigError(f"Unknown LLM_PROVIDER {provider!r}")
-    return LLMService(None, provider, name, settings, warnings, factory=factory)
+        return partial(_init_chat_model, info.id, "openai", openai_kwargs)
+    if info.provider == "ollama":
+        return partial(_init_chat_model, info.id, "ollama", {"base_url": settings.ollama_base_url})
+    raise LLMConfigError(f"Unknown provider {info.provider!r}")
 
 
 def _init_chat_model(model: str, provider: str, kwargs: dict[str, Any]) -> BaseChatModel:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 PDF_TYPE = "application/pdf"
@@ -59,3 +59,28 @@ class TokenUsage:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ReplySettings:
+    """A conversation's settings for one turn; None/False: the server's defaults."""
+
+    model: str | None = None  # an id of the model catalog; unknown or None: the default model
+    system_prompt: str | None = None  # replaces SYSTEM_PROMPT (the default persona)
+    temperature: float | None = None
+    web_search: bool = False
+    thinking: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Thought:
+    """A piece of the model's thought summary (streamed apart from the answer's text)."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class ReplyExtras:
+    """Filled in by `stream_parts`: what the provider reported besides text and usage."""
+
+    grounding: dict[str, Any] | None = None  # the provider's grounding metadata, as it sent it

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -66,6 +68,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     # Bumped on password change or disable: tokens carrying an older version are refused.
     token_version: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # Defaults for new conversations and the web app's language and theme (GET/PUT /api/me/preferences).
+    preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Conversation(Base):
@@ -80,6 +84,12 @@ class Conversation(Base):
     # The leaf of the branch the person is looking at (no foreign key: the services keep it pointing
     # at a message of this conversation, and a reader falls back to the newest leaf if it does not).
     active_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The chat settings every turn uses (migration 0010), read from this row, already loaded per turn.
+    model: Mapped[str | None] = mapped_column(String(100), nullable=True)  # None: the server's default
+    system_prompt: Mapped[str | None] = mapped_column(Text, nullable=True)  # None: SYSTEM_PROMPT
+    temperature: Mapped[float | None] = mapped_column(Float, nullable=True)
+    web_search: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    thinking: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
 
 
 class Message(Base):
@@ -114,6 +124,22 @@ class Message(Base):
     reasoning: Mapped[str | None] = mapped_column(Text, nullable=True)
     reasoning_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     grounding: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    @property
+    def sources(self) -> list[dict[str, str]]:
+        """The web pages a grounded reply cites, [{title, url}], in citation order."""
+        return list((self.grounding or {}).get("sources") or [])
+
+    @property
+    def citations(self) -> list[dict[str, Any]]:
+        """Spans of `content` ([{start, end, sources}], character offsets) and the sources they cite."""
+        return list((self.grounding or {}).get("supports") or [])
+
+    @property
+    def search_entry_point(self) -> str | None:
+        """Google's rendered search suggestions (HTML, to be shown sandboxed), for a grounded reply."""
+        value = (self.grounding or {}).get("search_entry_point")
+        return str(value) if value else None
 
     @property
     def siblings(self) -> Siblings:
@@ -249,6 +275,30 @@ class MessageAttachment(Base):
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
 
+class Preset(Base):
+    """A persona: a named system prompt, and optionally the model, temperature, search and thinking
+    a chat started from it gets; `shared` (set by an administrator) shows it to every user."""
+
+    __tablename__ = "presets"
+    __table_args__ = (
+        Index("ix_presets_user_id", "user_id"),
+        Index("ix_presets_shared", "shared"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    system_prompt: Mapped[str] = mapped_column(Text, nullable=False)
+    model: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    temperature: Mapped[float | None] = mapped_column(Float, nullable=True)
+    web_search: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    thinking: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    shared: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
 __all__ = [
     "DEFAULT_TITLE",
     "ApiKey",
@@ -259,6 +309,7 @@ __all__ = [
     "MessageAttachment",
     "MessageRole",
     "MessageStatus",
+    "Preset",
     "Share",
     "Siblings",
     "Upload",

@@ -79,13 +79,49 @@ class TokenOut(BaseModel):
     expires_at: datetime
 
 
+# Chat settings (a conversation's, a user's defaults, a preset's)
+SYSTEM_PROMPT_MAX_CHARS = 8_000
+ModelId = Annotated[str, StringConstraints(min_length=1, max_length=100), NoNul]
+SystemPrompt = Annotated[str, StringConstraints(max_length=SYSTEM_PROMPT_MAX_CHARS), NoNul]
+Temperature = Annotated[float, Field(ge=0, le=2)]
+
+
+class ChatSettingsIn(StrictModel):
+    """Each field left out keeps its value (PATCH) or takes the default (POST); null resets it."""
+
+    model: ModelId | None = None  # an id from GET /api/models
+    system_prompt: SystemPrompt | None = None  # the persona; null: the server's SYSTEM_PROMPT
+    temperature: Temperature | None = None  # null: the model's own default
+    web_search: bool | None = None
+    thinking: bool | None = None
+
+
+class CapabilitiesOut(BaseModel):
+    vision: bool
+    web_search: bool
+    thinking: bool
+
+
+class ModelOut(BaseModel):
+    id: str
+    provider: str
+    label: str
+    capabilities: CapabilitiesOut
+    default: bool
+
+
 # Conversations
-class ConversationCreate(StrictModel):
+class NewConversationSettings(ChatSettingsIn):
+    # Start from a preset: its settings are copied in (the fields given here win over them).
+    preset_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class ConversationCreate(NewConversationSettings):
     title: Title | None = None
 
 
-class ConversationRename(StrictModel):
-    title: Title
+class ConversationUpdate(ChatSettingsIn):
+    title: Title | None = None
 
 
 class ConversationOut(OrmModel):
@@ -94,10 +130,68 @@ class ConversationOut(OrmModel):
     created_at: datetime
     updated_at: datetime
     generating: bool = False  # a reply is being written in it now (GET .../stream follows it)
+    model: str | None = None  # null: the server's default model
+    system_prompt: str | None = None
+    temperature: float | None = None
+    web_search: bool = False
+    thinking: bool = False
 
 
 class StopOut(BaseModel):
     stopped: bool  # false: no reply was being generated
+
+
+# Preferences (GET/PUT /api/me/preferences)
+class PreferencesIn(StrictModel):
+    model: ModelId | None = None
+    system_prompt: SystemPrompt | None = None
+    temperature: Temperature | None = None
+    web_search: bool = False
+    thinking: bool = False
+    language: Literal["en", "pt-BR"] | None = None  # null: the browser's
+    theme: Literal["system", "light", "dark"] = "system"
+
+
+class PreferencesOut(PreferencesIn):
+    pass
+
+
+# Presets
+PresetName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
+
+
+class PresetIn(StrictModel):
+    name: PresetName
+    system_prompt: SystemPrompt
+    model: ModelId | None = None
+    temperature: Temperature | None = None
+    web_search: bool | None = None
+    thinking: bool | None = None
+    shared: bool = False  # administrators only: every user sees it
+
+
+class PresetUpdate(StrictModel):
+    name: PresetName | None = None
+    system_prompt: SystemPrompt | None = None
+    model: ModelId | None = None
+    temperature: Temperature | None = None
+    web_search: bool | None = None
+    thinking: bool | None = None
+    shared: bool | None = None
+
+
+class PresetOut(OrmModel):
+    id: int
+    name: str
+    system_prompt: str
+    model: str | None
+    temperature: float | None
+    web_search: bool | None
+    thinking: bool | None
+    shared: bool
+    mine: bool = False  # the current user's own (they may edit or delete it)
+    created_at: datetime
+    updated_at: datetime
 
 
 class ConversationListItem(ConversationOut):
@@ -126,6 +220,17 @@ class AttachmentOut(OrmModel):
     size: int
 
 
+class SourceOut(BaseModel):
+    title: str
+    url: str
+
+
+class CitationOut(BaseModel):
+    start: int
+    end: int
+    sources: list[int]
+
+
 class MessageOut(OrmModel):
     id: int
     conversation_id: int
@@ -144,6 +249,15 @@ class MessageOut(OrmModel):
     output_tokens: int | None = None
     reasoning_tokens: int | None = None
     tokens_estimated: bool | None = None
+    # Thinking: the model's thought summary (never part of `content`, never sent back to it) and
+    # how long it thought. Grounding: the pages cited, the spans of `content` citing them
+    # (character offsets, indices into `sources`) and Google's search suggestions (HTML to show
+    # in a sandboxed frame, never in the page).
+    reasoning: str | None = None
+    reasoning_ms: int | None = None
+    sources: list[SourceOut] = []
+    citations: list[CitationOut] = []
+    search_entry_point: str | None = None
 
 
 class TreeNodeOut(OrmModel):
@@ -195,12 +309,16 @@ class ChatIn(StrictModel):
     parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     # Uploads to send with the message (own, not sent before); at most UPLOADS_PER_MESSAGE.
     attachment_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(default_factory=list, max_length=100)
+    # Without `conversation_id`: the new conversation's settings (as POST /api/conversations takes them).
+    settings: NewConversationSettings | None = None
 
     @model_validator(mode="after")
     def _text_or_files(self) -> ChatIn:
         # In the model, not a dependency: a body error must not answer before authentication does.
         if not self.message.strip() and not self.attachment_ids:
             raise ValueError("The message is empty.")
+        if self.settings is not None and self.conversation_id is not None:
+            raise ValueError("`settings` are for a new conversation; change an existing one with PATCH.")
         self.attachment_ids = list(dict.fromkeys(self.attachment_ids))  # an id given twice counts once
         return self
 

@@ -20,14 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.llm import LLMError, LLMInternalError, LLMService
-from app.llm.types import ChatTurn, TokenUsage
+from app.llm.types import ChatTurn, ReplySettings, Thought, TokenUsage
 from app.models import DEFAULT_TITLE, Conversation, Message, Siblings, User, utcnow
 from app.services.admissions import Admissions
 from app.services.attachments import attach, claim_uploads, copy_attachments, history_with_files, read_files
+from app.services.chat_settings import new_conversation_settings, reply_settings
 from app.services.conversations import insert_conversation, insert_message, touch_conversation
 from app.services.errors import NothingToRegenerate, ServerStopping
-from app.services.events import ChatEvent, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
+from app.services.events import ChatEvent, Reasoning, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
 from app.services.quotas import Quotas, check_quotas
+from app.services.reply_draft import ReplyDraft
 from app.services.runtime_settings import RuntimeSettings
 from app.services.storage import Storage, storage_for
 from app.services.tree import (
@@ -57,6 +59,7 @@ class PreparedTurn:
     needs_title: bool
     reply_siblings: tuple[int, ...] = ()  # answers the question already has (a regenerate)
     user_id: int | None = None  # whose usage the reply's and the title's tokens count in
+    settings: ReplySettings = field(default_factory=ReplySettings)  # the conversation's model, persona, ...
 
 
 @dataclass
@@ -102,21 +105,33 @@ class ChatService:
         parent_id: int | None = None,
         parent_given: bool = False,
         attachment_ids: Sequence[int] = (),
+        new_settings: dict[str, Any] | None = None,
     ) -> PreparedTurn:
         """Store the user's message (creating the conversation when needed) and load the history.
 
         Without `parent_given` the message goes under the active leaf; with it, under `parent_id`
         (an assistant message of the conversation, or None for a new first message): an edit.
-        `attachment_ids` are the user's uploads sent with it (checked before anything is stored).
+        `attachment_ids` are the user's uploads sent with it (checked before anything is stored);
+        `new_settings`: a new conversation's settings (default: the user's preferences).
         """
+        if conversation is None:
+            # Given (already checked), else from the user row: no query.
+            values = new_settings or new_conversation_settings(user, self.llm.models())
+            settings = reply_settings(values)
+        else:
+            settings = reply_settings(conversation)
         uploads = await claim_uploads(
-            session, user.id, attachment_ids, vision=self.llm.vision, limit=self.settings.uploads_per_message
+            session,
+            user.id,
+            attachment_ids,
+            vision=self.llm.vision_for(settings.model),
+            limit=self.settings.uploads_per_message,
         )
         now = utcnow()
         if conversation is None:
             if parent_given and parent_id is not None:
                 raise MessageNotFound()  # a parent, but no conversation it could belong to
-            conversation_id = await insert_conversation(session, user.id, now)
+            conversation_id = await insert_conversation(session, user.id, now, values)
             message = await insert_message(session, conversation_id, "user", text, "complete", now, None)
             await attach(session, message.id, uploads)
             await count_turn(session, user.id)
@@ -125,7 +140,7 @@ class ChatService:
             files = await read_files(self.storage, uploads) if uploads else ()
             # The active leaf is set when the reply is saved; until then the newest message is the leaf.
             history = [ChatTurn("user", text, files)]
-            return PreparedTurn(conversation_id, message, history, needs_title=True, user_id=user.id)
+            return PreparedTurn(conversation_id, message, history, needs_title=True, user_id=user.id, settings=settings)
         if parent_given and parent_id is not None and parent_id == conversation.active_message_id:
             # The leaf on screen is the active one (what the web app sends): the usual turn, no extra read.
             parent_given = False
@@ -212,13 +227,14 @@ class ChatService:
             conversation.title == DEFAULT_TITLE,
             reply_siblings=reply_siblings,
             user_id=conversation.user_id,
+            settings=reply_settings(conversation),
         )
 
     # -- after the model ----------------------------------------------------------------------
-    def reply_metadata(self, usage: TokenUsage) -> dict[str, Any]:
+    def reply_metadata(self, usage: TokenUsage, model: str | None = None) -> dict[str, Any]:
         """The columns a reply carries besides its text: who wrote it and what it cost."""
         return {
-            "model": self.llm.model_name,
+            "model": self.llm.resolve(model).id,
             "input_tokens": usage.prompt_tokens,
             "output_tokens": usage.completion_tokens,
             "reasoning_tokens": usage.reasoning_tokens or None,
@@ -226,11 +242,18 @@ class ChatService:
         }
 
     async def save_reply(
-        self, turn: PreparedTurn, text: str, status: str, usage: TokenUsage | None = None
+        self,
+        turn: PreparedTurn,
+        text: str,
+        status: str,
+        usage: TokenUsage | None = None,
+        draft: ReplyDraft | None = None,
     ) -> Message | None:
         """Store the reply under its question; it becomes the active leaf unless the person moved on."""
         question = turn.user_message
-        metadata = self.reply_metadata(usage) if usage is not None else None
+        metadata = self.reply_metadata(usage, turn.settings.model) if usage is not None else None
+        if draft is not None and text:
+            metadata = {**(metadata or {}), **draft.metadata(text)}
         async with self.sessionmaker() as session:
             now = utcnow()
             if not text:
@@ -290,17 +313,24 @@ class ChatService:
         """Answer at once (POST /api/chat). On a model error the partial reply (if any) is kept."""
         parts: list[str] = []
         usage = TokenUsage()
+        draft = ReplyDraft()
+        replying = self.llm.stream_parts(turn.history, usage=usage, reply=turn.settings, extras=draft.extras)
         try:
-            async for delta in self.llm.stream_reply(turn.history, usage=usage):
-                parts.append(delta)
+            async for delta in replying:
+                if isinstance(delta, str):
+                    if draft.thinking:
+                        draft.answer_started()
+                    parts.append(delta)
+                else:
+                    draft.thought(delta.text)
                 if self.stopping.is_set():
                     raise ServerStopping(STOPPED_MID_REPLY)
                 await self.admissions.wait_turn()  # as in stream(): requests being admitted go first
         except AppError:
-            await self.save_reply(turn, "".join(parts), "incomplete", usage)
+            await self.save_reply(turn, "".join(parts), "incomplete", usage, draft)
             raise
         text = "".join(parts)
-        reply = await self.save_reply(turn, text, "complete", usage)
+        reply = await self.save_reply(turn, text, "complete", usage, draft)
         if reply is None:  # the model answered nothing at all
             raise LLMError("The AI model returned an empty answer. Please try again.")
         self.start_title(turn, text)
@@ -314,11 +344,19 @@ class ChatService:
         saved: Message | None = None
         finished = False
         usage = TokenUsage()
+        draft = ReplyDraft()
         try:
-            async with contextlib.aclosing(self.llm.stream_reply(turn.history, usage=usage)) as deltas:
+            replying = self.llm.stream_parts(turn.history, usage=usage, reply=turn.settings, extras=draft.extras)
+            async with contextlib.aclosing(replying) as deltas:
                 async for delta in deltas:
                     if self.stopping.is_set():
                         raise ServerStopping(STOPPED_MID_REPLY)
+                    if isinstance(delta, Thought):  # a piece of the thought summary, kept apart
+                        draft.thought(delta.text)
+                        yield Reasoning(delta.text)
+                        continue
+                    if draft.thinking:
+                        draft.answer_started()
                     parts.append(delta)
                     yield Token(delta)
                     # The first token is part of admission; later ones wait for the requests being admitted.
@@ -334,7 +372,7 @@ class ChatService:
             # partial text must reach the database even while this task is being cancelled.
             status = "complete" if finished else "incomplete"
             with anyio.CancelScope(shield=True):
-                saved = await self.save_reply(turn, "".join(parts), status, usage)
+                saved = await self.save_reply(turn, "".join(parts), status, usage, draft)
         if error is not None:
             yield TurnFailed(error, saved)
             return

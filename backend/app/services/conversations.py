@@ -39,8 +39,10 @@ async def list_conversations(
     return [ConversationHit(conversation, None, None) for conversation in rows], total
 
 
-async def create_conversation(session: AsyncSession, user: User, title: str | None = None) -> Conversation:
-    conversation = Conversation(user_id=user.id, title=title or DEFAULT_TITLE)
+async def create_conversation(
+    session: AsyncSession, user: User, title: str | None = None, settings: Mapping[str, Any] | None = None
+) -> Conversation:
+    conversation = Conversation(user_id=user.id, title=title or DEFAULT_TITLE, **(settings or {}))
     session.add(conversation)
     await session.commit()
     return conversation
@@ -123,8 +125,10 @@ _TOUCH_ACTIVE_IF = _TOUCH.values(
 )
 
 
-async def insert_conversation(session: AsyncSession, user_id: int, when: datetime) -> int:
-    values = {"user_id": user_id, "title": DEFAULT_TITLE, "created_at": when, "updated_at": when}
+async def insert_conversation(
+    session: AsyncSession, user_id: int, when: datetime, settings: Mapping[str, Any] | None = None
+) -> int:
+    values = {"user_id": user_id, "title": DEFAULT_TITLE, "created_at": when, "updated_at": when, **(settings or {})}
     return int((await session.execute(_INSERT_CONVERSATION, values)).scalar_one())
 
 

@@ -24,6 +24,13 @@ class Token:
 
 
 @dataclass(slots=True, frozen=True)
+class Reasoning:
+    """The next piece of the model's thought summary (shown apart from the answer, never in it)."""
+
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
 class TurnDone:
     assistant_message: Message
 
@@ -42,7 +49,7 @@ class TitleChanged:
     title: str
 
 
-ChatEvent = TurnStarted | Token | TurnDone | TurnFailed | TitleChanged
+ChatEvent = TurnStarted | Token | Reasoning | TurnDone | TurnFailed | TitleChanged
 
 
 @dataclass(slots=True, frozen=True)

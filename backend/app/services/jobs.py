@@ -33,7 +33,7 @@ from app.core.errors import AppError
 from app.llm import LLMInternalError
 from app.models import Message
 from app.services.chat import PreparedTurn
-from app.services.events import ChatEvent, RelayedEvent, ReplySync, Token, TurnDone, TurnFailed
+from app.services.events import ChatEvent, Reasoning, RelayedEvent, ReplySync, Token, TurnDone, TurnFailed
 
 logger = logging.getLogger("app.jobs")
 STOP_WAIT_S = 10.0  # POST .../stop answers once the partial reply is saved, or after this long
@@ -102,6 +102,11 @@ class Job:
 
     def text_so_far(self, upto: int) -> str:
         return "".join([event.text for event in self.log[:upto] if type(event) is Token])
+
+    def reasoning_so_far(self, upto: int) -> str | None:
+        """The thought summary so far (None when the model has not thought aloud)."""
+        parts = [event.text for event in self.log[:upto] if type(event) is Reasoning]
+        return "".join(parts) if parts else None
 
     def follow(self, start: int, first: ReaderEvent | None = None) -> AsyncIterator[ReaderEvent]:
         """The log from `start` on, as one reader; registered now (not at the first iteration)."""
@@ -263,7 +268,7 @@ class JobRegistry:
         if job is None or job.user_id != user_id:
             return None
         upto = len(job.log)
-        return job.follow(upto, ReplySync(job.text_so_far(upto)))
+        return job.follow(upto, ReplySync(job.text_so_far(upto), reasoning_so_far=job.reasoning_so_far(upto)))
 
     async def stop(self, user_id: int, conversation_id: int) -> bool:
         """Stop the conversation's reply in progress; True once its partial reply is saved."""

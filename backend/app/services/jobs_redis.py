@@ -37,7 +37,16 @@ from app.core.errors import AppError
 from app.models import Message
 from app.schemas import MessageOut
 from app.services.chat import ChatService, PreparedTurn
-from app.services.events import RelayedEvent, ReplySync, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
+from app.services.events import (
+    Reasoning,
+    RelayedEvent,
+    ReplySync,
+    TitleChanged,
+    Token,
+    TurnDone,
+    TurnFailed,
+    TurnStarted,
+)
 from app.services.jobs import (
     STOP_WAIT_S,
     Job,
@@ -101,6 +110,8 @@ def relayed(event: ReaderEvent) -> tuple[str, dict[str, Any]] | None:
         return "error", error_json(event.error, event.assistant_message)
     if isinstance(event, TitleChanged):
         return "title", {"conversation_id": event.conversation_id, "title": event.title}
+    if isinstance(event, Reasoning):
+        return "reasoning", {"text": event.text}
     return None  # TurnStarted: only the request that started the job sees it
 
 
@@ -381,6 +392,7 @@ class RedisJobRegistry(JobRegistry):
         stream = self.key("stream", job["job"])
         entries = await self.redis.xrange(stream, "-", "+")
         text: list[str] = []
+        reasoning: list[str] = []
         last = "0-0"
         for entry in entries:
             values = entry.field_values
@@ -388,8 +400,11 @@ class RedisJobRegistry(JobRegistry):
                 return None  # it just ended: the reply is saved
             if "t" in values:
                 text.append(values["t"])
+            elif values.get("e") == "reasoning":
+                reasoning.append(str(json.loads(values["d"])["text"]))
             last = entry.identifier
-        return self._read_stream(stream, last, ReplySync("".join(text)))
+        sync = ReplySync("".join(text), reasoning_so_far="".join(reasoning) if reasoning else None)
+        return self._read_stream(stream, last, sync)
 
     async def _read_stream(self, stream: str, last: str, sync: ReplySync) -> AsyncIterator[ReaderEvent]:
         yield sync

@@ -39,6 +39,8 @@ async def test_search_promote_and_the_admins_own_account(api: Api, alice: dict[s
     found = (await api.client.get("/api/admin/users", headers=alice, params={"q": "BOB@"})).json()
     assert [user["email"] for user in found] == ["bob@example.com"]
     assert (await api.client.get("/api/admin/users", headers=alice, params={"q": "%"})).json() == []
+    # A NUL byte cannot be in an email (PostgreSQL refuses it in text): a clear 422, not a 500.
+    assert (await api.client.get("/api/admin/users", headers=alice, params={"q": "a\x00b"})).status_code == 422
     bob_id = found[0]["id"]
     promoted = await api.client.patch(f"/api/admin/users/{bob_id}", headers=alice, json={"is_admin": True})
     assert promoted.json()["is_admin"] is True

@@ -51,7 +51,7 @@ async def test_a_replica_that_must_not_migrate_refuses_an_old_schema(tmp_path: P
     await asyncio.to_thread(alembic_upgrade, url, "0008")
     engine = create_async_engine(url)
     try:
-        with pytest.raises(SchemaNotCurrent, match=r"revision 0008.*needs 0009.*app\.cli migrate"):
+        with pytest.raises(SchemaNotCurrent, match=rf"revision 0008.*needs {SCHEMA_REVISION}.*app\.cli migrate"):
             await ensure_schema(engine, url, migrate=False)
         assert await current_revision(engine) == "0008"  # untouched: the migrate step owns it
     finally:

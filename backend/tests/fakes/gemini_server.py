@@ -137,6 +137,55 @@ class Behaviour:
     chunk_delay_s: float = 0.0
     fail_after_chunks: int | None = None
     finish_reason: str = "STOP"
+    # Thought summaries streamed before the answer, when the request asks for them
+    # (`thinkingConfig.includeThoughts`); None: DEFAULT_THOUGHTS; [] none even when asked.
+    thoughts: list[str] | None = None
+    # `groundingMetadata` of the last chunk, when the request carries the google_search tool;
+    # None: `grounding_for(reply)` (two sources, one support per sentence); {} none even when asked.
+    grounding: dict[str, Any] | None = None
+
+
+DEFAULT_THOUGHTS = ["**Reading the question**\n\nThe user asks something simple. ", "I will answer briefly."]
+SEARCH_ENTRY_POINT = (
+    "<style>.container{display:flex}.chip{padding:4px 8px;border-radius:12px}</style>"
+    '<div class="container"><a class="chip" href="https://www.google.com/search?q=conversa">conversa</a></div>'
+)
+
+
+# What a compromised or spoofed entry point could hold: each line tries to reach the embedding page.
+HOSTILE_HTML = (
+    "<script>parent.document.title='pwned';top.localStorage.setItem('pwned','1')</script>"
+    '<img src="x" onerror="parent.document.body.dataset.pwned=\'1\'">'
+    '<a id="steal" href="javascript:parent.document.title=\'pwned\'">click</a>'
+)
+
+
+def grounding_for(
+    text: str, sources: list[tuple[str, str]] | None = None, entry_point: str = SEARCH_ENTRY_POINT
+) -> dict[str, Any]:
+    """Grounding metadata as the API sends it: one support per sentence of `text` (byte offsets,
+    like the real API), the first citing source 0, the next ones source 1 and 0."""
+    sources = sources or [
+        ("example.com", "https://vertexaisearch.cloud.google.com/grounding-api-redirect/example"),
+        ("wikipedia.org", "https://vertexaisearch.cloud.google.com/grounding-api-redirect/wikipedia"),
+    ]
+    supports = []
+    for match in re.finditer(r"[^.!?]+[.!?]?", text):
+        sentence = match.group(0).strip()
+        if not sentence:
+            continue
+        start = len(text[: match.start() + match.group(0).index(sentence)].encode())
+        end = start + len(sentence.encode())
+        indices = [0] if not supports else [1, 0]
+        supports.append(
+            {"segment": {"startIndex": start, "endIndex": end, "text": sentence}, "groundingChunkIndices": indices}
+        )
+    return {
+        "webSearchQueries": ["conversa"],
+        "searchEntryPoint": {"renderedContent": entry_point},
+        "groundingChunks": [{"web": {"uri": uri, "title": title}} for title, uri in sources],
+        "groundingSupports": supports,
+    }
 
 
 @dataclass
@@ -193,6 +242,30 @@ class RecordedRequest:
     @property
     def generation_config(self) -> dict[str, Any]:
         return dict(self.body.get("generationConfig") or {})
+
+    @property
+    def thinking_config(self) -> dict[str, Any] | None:
+        """`generationConfig.thinkingConfig` with camelCase keys (the SDK may send either), or None."""
+        config = self.generation_config.get("thinkingConfig") or self.generation_config.get("thinking_config")
+        return None if config is None else {_camel(key): value for key, value in config.items()}
+
+    @property
+    def tools(self) -> list[dict[str, Any]]:
+        """The request's tools, each with camelCase keys (`[{"googleSearch": {}}]`)."""
+        return [{_camel(key): value for key, value in tool.items()} for tool in self.body.get("tools") or []]
+
+    @property
+    def wants_thoughts(self) -> bool:
+        return bool((self.thinking_config or {}).get("includeThoughts"))
+
+    @property
+    def searches(self) -> bool:
+        return any("googleSearch" in tool for tool in self.tools)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
 
 
 def _count_tokens(text: str) -> int:
@@ -275,8 +348,10 @@ class FakeGeminiServer:
         host: str = "127.0.0.1",
         port: int = 0,
         model_version: str | None = None,
+        entry_point_html: str = SEARCH_ENTRY_POINT,
     ) -> None:
         self.host = host
+        self.entry_point_html = entry_point_html  # the search suggestions of a grounded reply
         self._port = port
         self.default_reply = default_reply
         self.model_version = model_version
@@ -471,11 +546,22 @@ class FakeGeminiServer:
         prompt_tokens = self._prompt_tokens(payload)
         response_id = uuid.uuid4().hex[:22]
         version = self.model_version or model
+        thoughts: list[str] = []
+        if record.wants_thoughts:
+            thoughts = list(DEFAULT_THOUGHTS if behaviour.thoughts is None else behaviour.thoughts)
+        grounding: dict[str, Any] | None = None
+        if record.searches:
+            if behaviour.grounding is None:
+                grounding = grounding_for(text, entry_point=self.entry_point_html)
+            else:
+                grounding = behaviour.grounding or None
+        thought_tokens = sum(_count_tokens(t) for t in thoughts)
 
         if match["method"] == "generateContent":
             doc = self._response(
                 text, prompt_tokens, _count_tokens(text), behaviour.finish_reason, version, response_id
             )
+            self._decorate(doc, thoughts, thought_tokens, grounding)
             raw = json.dumps(doc).encode()
             if behaviour.fail_after_chunks is not None:
                 await self._start(send, 200, "application/json; charset=UTF-8", behaviour.headers, len(raw))
@@ -493,6 +579,21 @@ class FakeGeminiServer:
         so_far = 0
         if not sse:
             await send({"type": "http.response.body", "body": b"[", "more_body": True})
+        for i, thought in enumerate(thoughts):  # thought summaries come first, one chunk each
+            if i and behaviour.chunk_delay_s:
+                await self._sleep(behaviour.chunk_delay_s)
+            doc = self._response(thought, prompt_tokens, 0, None, version, response_id)
+            self._decorate(doc, [thought], sum(_count_tokens(t) for t in thoughts[: i + 1]), None, only_thoughts=True)
+            data = b"data: " + json.dumps(doc, separators=(",", ":")).encode() + b"\r\n\r\n"
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": data if sse else json.dumps(doc).encode() + b",",
+                    "more_body": True,
+                }
+            )
+        if thoughts and behaviour.chunk_delay_s:
+            await self._sleep(behaviour.chunk_delay_s)
         for i, piece in enumerate(pieces):
             if behaviour.fail_after_chunks is not None and i >= behaviour.fail_after_chunks:
                 return  # uvicorn closes the connection mid chunked body
@@ -503,6 +604,10 @@ class FakeGeminiServer:
             doc = self._response(
                 piece, prompt_tokens, so_far, behaviour.finish_reason if last else None, version, response_id
             )
+            if thought_tokens:
+                self._decorate(doc, [], thought_tokens, grounding if last else None)
+            elif last and grounding:
+                self._decorate(doc, [], 0, grounding)
             if sse:
                 data = b"data: " + json.dumps(doc, separators=(",", ":")).encode() + b"\r\n\r\n"
             else:
@@ -511,6 +616,29 @@ class FakeGeminiServer:
         if behaviour.fail_after_chunks is not None:
             return  # every chunk sent, but the body is never finished
         await send({"type": "http.response.body", "body": b"" if sse else b"]", "more_body": False})
+
+    @staticmethod
+    def _decorate(
+        doc: dict[str, Any],
+        thoughts: list[str],
+        thought_tokens: int,
+        grounding: dict[str, Any] | None,
+        *,
+        only_thoughts: bool = False,
+    ) -> None:
+        """Add thought parts (`"thought": true`), their token count and grounding metadata to a response."""
+        candidate = doc["candidates"][0]
+        thought_parts = [{"text": t, "thought": True} for t in thoughts]
+        if only_thoughts:
+            candidate["content"]["parts"] = thought_parts
+        elif thought_parts:
+            candidate["content"]["parts"] = thought_parts + candidate["content"]["parts"]
+        if thought_tokens:
+            usage = doc["usageMetadata"]
+            usage["thoughtsTokenCount"] = thought_tokens
+            usage["totalTokenCount"] += thought_tokens
+        if grounding:
+            candidate["groundingMetadata"] = grounding
 
     @staticmethod
     def _prompt_tokens(payload: dict[str, Any]) -> int:
@@ -559,3 +687,31 @@ class FakeGeminiServer:
         raw = json.dumps(doc, indent=2).encode()
         await self._start(send, status, "application/json; charset=UTF-8", extra or {}, len(raw))
         await send({"type": "http.response.body", "body": raw})
+
+
+def main() -> None:
+    """Serve the fake on a port until stopped (the web app's end-to-end tests start it this way)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--reply", default="Hello from the fake Gemini.")
+    parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between streamed chunks")
+    parser.add_argument(
+        "--hostile-entry-point", action="store_true", help="search suggestions that try to run script in the page"
+    )
+    args = parser.parse_args()
+    html = SEARCH_ENTRY_POINT + HOSTILE_HTML if args.hostile_entry_point else SEARCH_ENTRY_POINT
+    server = FakeGeminiServer(default_reply=args.reply, port=args.port, entry_point_html=html)
+    server.set_default(chunk_delay_s=args.chunk_delay, n_chunks=6)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    with server:
+        print(f"fake Gemini on {server.url}", flush=True)
+        stopped.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.models import ApiKey, Conversation, Message, Share, Upload, User
+from app.models import ApiKey, Conversation, Message, Preset, Share, Upload, User
 from tests.conftest import Api
 
 HIJACK = "hijacked-by-bob"  # long enough for every string field (passwords need 8 characters)
@@ -66,7 +66,19 @@ async def everything(app: Any) -> list[tuple[Any, ...]]:
         uploads = [
             (u.id, u.user_id, u.message_id, u.name, u.storage_key) for u in await session.scalars(select(Upload))
         ]
-    return sorted(users) + sorted(conversations) + sorted(messages) + sorted(shares) + sorted(keys) + sorted(uploads)
+        presets = [
+            (p.id, p.user_id, p.name, p.system_prompt, p.model, p.shared, p.updated_at)
+            for p in await session.scalars(select(Preset))
+        ]
+    return (
+        sorted(users)
+        + sorted(conversations)
+        + sorted(messages)
+        + sorted(shares)
+        + sorted(keys)
+        + sorted(uploads)
+        + sorted(presets)
+    )
 
 
 async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, Any]:
@@ -82,7 +94,9 @@ async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, Any]:
         await asyncio.wait(background, timeout=5)
     share = await api.client.post(f"/api/conversations/{chat['conversation_id']}/share", headers=alice)
     key = await api.client.post("/api/keys", headers=alice, json={"name": "alice's key"})
+    preset = await api.client.post("/api/presets", headers=alice, json={"name": "mine", "system_prompt": "private"})
     return {
+        "preset_id": preset.json()["id"],
         "conversation_id": chat["conversation_id"],
         "user_id": me["id"],
         "share_id": share.json()["share_id"],
@@ -108,7 +122,7 @@ async def test_another_users_ids_are_not_found_and_nothing_changes(
         response = await api.client.request(method, url_for(path, ids), headers=bob, json=body)
         assert response.status_code == 404, (method, path, response.status_code, response.text)
         # The same answer as for an id that does not exist: nothing tells bob the conversation is there.
-        missing = {**ids, "conversation_id": 2_000_000_000, "upload_id": 2_000_000_000}
+        missing = {**ids, "conversation_id": 2_000_000_000, "upload_id": 2_000_000_000, "preset_id": 2_000_000_000}
         ghost = await api.client.request(
             method, url_for(path, missing), headers=bob, json=body_for(app, operation, missing)
         )
@@ -126,6 +140,10 @@ async def test_another_users_ids_are_not_found_and_nothing_changes(
         "DELETE /api/keys/{key_id}",
         "GET /api/uploads/{upload_id}",
         "DELETE /api/uploads/{upload_id}",
+        "POST /api/conversations",  # from another user's preset
+        "GET /api/presets/{preset_id}",
+        "PATCH /api/presets/{preset_id}",
+        "DELETE /api/presets/{preset_id}",
     } <= set(checked)
     assert (await api.client.get(f"/api/uploads/{ids['upload_id']}", headers=alice)).content == b"my private file"
     page = await api.client.get(f"/api/conversations/{ids['conversation_id']}/messages", headers=alice)
@@ -164,6 +182,8 @@ async def test_a_disabled_accounts_token_stops_everywhere_at_once(
     bob_ids["message_id"] = bob_ids["parent_id"] = reply["id"]
     bob_upload = await api.client.post("/api/uploads", headers=bob, files={"file": ("b.txt", b"bob's")})
     bob_ids["upload_id"] = bob_upload.json()["id"]
+    bob_preset = await api.client.post("/api/presets", headers=bob, json={"name": "b", "system_prompt": "p"})
+    bob_ids["preset_id"] = bob_preset.json()["id"]
     assert (await api.client.get(f"/api/conversations/{bob_ids['conversation_id']}", headers=bob)).status_code == 200
     disabled = await api.client.post(f"/api/admin/users/{bob_ids['user_id']}/disable", headers=alice)
     assert disabled.status_code == 200

@@ -5,7 +5,7 @@ import { CloseIcon, MenuIcon, SearchIcon, SettingsIcon } from "../components/ico
 import { ChangePasswordDialog, useAuth } from "../features/auth";
 import { ConversationSidebar } from "../features/conversations";
 import { SearchDialog } from "../features/search";
-import { SettingsDialog } from "../features/settings";
+import { SettingsDialog, useAccountLook } from "../features/settings";
 import { DailyUsage } from "../features/usage";
 
 export interface LayoutContext {
@@ -15,6 +15,7 @@ export interface LayoutContext {
 export function AppLayout() {
   const { t } = useTranslation();
   const { user, logOut } = useAuth();
+  useAccountLook();
   const [drawerOpen, setDrawerOpen] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [passwordOpen, setPasswordOpen] = useState(false);

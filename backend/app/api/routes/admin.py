@@ -60,7 +60,7 @@ async def list_users(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    q: Annotated[str | None, Query(max_length=320, description="part of the email")] = None,
+    q: Annotated[str | None, Query(max_length=320, pattern=r"^[^\x00]*$", description="part of the email")] = None,
 ) -> list[UserOut]:
     """Accounts, oldest first, a page at a time (`limit`, `offset`); `q` keeps those whose email contains it."""
     found = await users.list_users(session, limit=limit, offset=offset, search=q)

@@ -13,7 +13,9 @@ from app.context import AppContext
 from app.models import Conversation, User
 from app.schemas import ChatIn, ChatOut, MessageOut
 from app.services.chat import PreparedTurn
+from app.services.chat_settings import new_conversation_settings
 from app.services.jobs import JobSlot, ReaderEvent
+from app.services.presets import visible_preset
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 EVENT_STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -40,6 +42,14 @@ async def _conversation(body: ChatIn, user: User, session: SessionDep) -> Conver
 async def _prepare(
     body: ChatIn, user: User, context: AppContext, session: SessionDep, conversation: Conversation | None
 ) -> PreparedTurn:
+    new_settings: dict[str, Any] | None = None
+    if body.settings is not None:  # checked (422) before anything is stored
+        given = body.settings.model_dump(exclude_unset=True)
+        preset_id = given.pop("preset_id", None)
+        preset = await visible_preset(session, user, preset_id) if preset_id is not None else None
+        catalog = context.llm.models()
+        await catalog.available()
+        new_settings = new_conversation_settings(user, catalog, given, preset)
     return await context.chat.prepare_message(
         session,
         user,
@@ -48,6 +58,7 @@ async def _prepare(
         parent_id=body.parent_id,
         parent_given=body.parent_given,
         attachment_ids=body.attachment_ids,
+        new_settings=new_settings,
     )
 
 

@@ -24,7 +24,7 @@ from app.schemas import (
     ConversationListItem,
     ConversationOut,
     ConversationPage,
-    ConversationRename,
+    ConversationUpdate,
     MessageOut,
     MessagePage,
     StopOut,
@@ -33,6 +33,8 @@ from app.schemas import (
 )
 from app.services import conversations as service
 from app.services import tree
+from app.services.chat_settings import SETTING_FIELDS, changed_settings, new_conversation_settings
+from app.services.presets import visible_preset
 
 TREE_MAX_NODES = 5_000  # per page of GET .../tree
 
@@ -66,10 +68,18 @@ async def list_conversations(
     return ConversationPage(items=items, total=total)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-async def create_conversation(body: ConversationCreate, user: CurrentUser, session: SessionDep) -> ConversationOut:
-    """Start an empty conversation."""
-    return ConversationOut.model_validate(await service.create_conversation(session, user, body.title))
+@router.post("", status_code=status.HTTP_201_CREATED, responses={404: {}, 422: {}})
+async def create_conversation(
+    body: ConversationCreate, user: CurrentUser, session: SessionDep, context: ContextDep
+) -> ConversationOut:
+    """Start an empty conversation; settings left out come from `preset_id`, then the user's
+    preferences, then the server's defaults."""
+    fields = body.model_dump(exclude_unset=True)
+    preset = await visible_preset(session, user, body.preset_id) if body.preset_id is not None else None
+    catalog = context.llm.models()
+    await catalog.available()
+    settings = new_conversation_settings(user, catalog, fields, preset)
+    return ConversationOut.model_validate(await service.create_conversation(session, user, body.title, settings))
 
 
 @router.get("/{conversation_id}", responses={404: {}})
@@ -81,11 +91,18 @@ async def get_conversation(conversation: OwnedConversation, context: ContextDep)
 
 
 @router.patch("/{conversation_id}", responses={404: {}})
-async def rename_conversation(
-    body: ConversationRename, conversation: OwnedConversation, session: SessionDep
+async def update_conversation(
+    body: ConversationUpdate, conversation: OwnedConversation, session: SessionDep, context: ContextDep
 ) -> ConversationOut:
-    """Rename a conversation."""
-    conversation.title = body.title
+    """Rename a conversation, or change its settings (the fields given; the next turn uses them)."""
+    fields = body.model_dump(exclude_unset=True)
+    if body.title is not None:
+        conversation.title = body.title
+    if any(name in fields for name in SETTING_FIELDS):
+        catalog = context.llm.models()
+        await catalog.available()
+        for name, value in changed_settings(conversation, catalog, fields).items():
+            setattr(conversation, name, value)
     await session.commit()
     return ConversationOut.model_validate(conversation)
 

@@ -1,8 +1,9 @@
 import { apiFetch, apiJson } from "../../lib/api-client";
 import { createSseParser } from "./sse-parser";
+import type { ChatSettings } from "../chat-settings";
 import type { ChatStreamEvent, MessagePage } from "./types";
 
-const STREAM_EVENTS = new Set(["start", "sync", "token", "done", "title", "error"]);
+const STREAM_EVENTS = new Set(["start", "sync", "token", "reasoning", "done", "title", "error"]);
 
 export function listMessages(conversationId: number, beforeId?: number): Promise<MessagePage> {
   const params = new URLSearchParams({ limit: "100" });
@@ -88,7 +89,14 @@ export function setActiveMessage(conversationId: number, messageId: number): Pro
 
 /** `parent_id` given (an assistant message's id, or null for a new first message): an edit, a new branch. */
 export function streamChat(
-  request: { conversation_id?: number; message: string; parent_id?: number | null; attachment_ids?: number[] },
+  request: {
+    conversation_id?: number;
+    message: string;
+    parent_id?: number | null;
+    attachment_ids?: number[];
+    /** A new conversation's settings (without `conversation_id`). */
+    settings?: Partial<ChatSettings>;
+  },
   signal: AbortSignal,
   onEvent: (event: ChatStreamEvent) => void,
 ): Promise<void> {

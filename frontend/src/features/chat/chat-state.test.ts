@@ -222,3 +222,22 @@ describe("chatReducer, conversation trees", () => {
     expect(run(streaming, { type: "pathLoaded", page: { items: original, has_more: false } })).toBe(streaming);
   });
 });
+
+describe("chatReducer reasoning", () => {
+  it("gathers thoughts on the pending reply, apart from its text", () => {
+    let state = chatReducer(EMPTY_CHAT, { type: "sent", text: "Oi", conversationId: 7, now: "2026-11-27T10:00:00Z" });
+    state = chatReducer(state, { type: "reasoning", text: "Pensando. " });
+    state = chatReducer(state, { type: "reasoning", text: "Mais." });
+    state = chatReducer(state, { type: "tokens", text: "Olá!" });
+    const reply = state.messages[state.messages.length - 1];
+    expect(reply?.reasoning).toBe("Pensando. Mais.");
+    expect(reply?.content).toBe("Olá!");
+  });
+
+  it("keeps a reply cut short while it was still thinking", () => {
+    let state = chatReducer(EMPTY_CHAT, { type: "sent", text: "Oi", conversationId: 7, now: "2026-11-27T10:00:00Z" });
+    state = chatReducer(state, { type: "reasoning", text: "Pensando." });
+    state = chatReducer(state, { type: "interrupted", error: null });
+    expect(state.messages[state.messages.length - 1]).toMatchObject({ status: "incomplete", reasoning: "Pensando." });
+  });
+});

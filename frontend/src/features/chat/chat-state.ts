@@ -50,8 +50,10 @@ export type ChatAction =
   /** A reply already being generated (opened, reloaded, or after a lost connection): it streams in below. */
   | { type: "resumed"; conversationId: number; now: string }
   /** Everything the reply being followed has so far (it replaces what arrived before a reconnect). */
-  | { type: "synced"; text: string }
+  | { type: "synced"; text: string; reasoning?: string | null }
   | { type: "tokens"; text: string }
+  /** A piece of the model's thought summary for the reply streaming. */
+  | { type: "reasoning"; text: string }
   | { type: "replySaved"; message: Message }
   | { type: "replyFailed"; message: Message | null; error: ChatError }
   | { type: "interrupted"; error: ChatError | null }
@@ -163,7 +165,7 @@ function updateMessage(messages: Message[], id: number, update: (message: Messag
 /** A reply cut short keeps what arrived, marked incomplete; one that never started goes. */
 function markPendingIncomplete(messages: Message[]): Message[] {
   return updateMessage(messages, PENDING_ASSISTANT_ID, (message) =>
-    message.content === "" ? null : { ...message, status: "incomplete" },
+    message.content === "" && !message.reasoning ? null : { ...message, status: "incomplete" },
   );
 }
 
@@ -272,7 +274,9 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       return {
         ...state,
         messages: updateMessage(state.messages, PENDING_ASSISTANT_ID, (message) =>
-          message.content === action.text ? message : { ...message, content: action.text },
+          message.content === action.text && (message.reasoning ?? null) === (action.reasoning ?? null)
+            ? message
+            : { ...message, content: action.text, reasoning: action.reasoning ?? message.reasoning },
         ),
       };
     case "tokens":
@@ -282,6 +286,15 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         messages: updateMessage(state.messages, PENDING_ASSISTANT_ID, (message) => ({
           ...message,
           content: message.content + action.text,
+        })),
+      };
+    case "reasoning":
+      if (action.text === "") return state;
+      return {
+        ...state,
+        messages: updateMessage(state.messages, PENDING_ASSISTANT_ID, (message) => ({
+          ...message,
+          reasoning: (message.reasoning ?? "") + action.text,
         })),
       };
     case "replySaved":

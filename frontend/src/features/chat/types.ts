@@ -24,6 +24,28 @@ export interface Message {
   siblings: Siblings;
   /** Absent on a message still pending; user messages only. */
   attachments?: MessageAttachment[];
+  /** Assistant messages: the model that wrote the reply. */
+  model?: string | null;
+  /** The model's thought summary, apart from the answer, and how long it thought. */
+  reasoning?: string | null;
+  reasoning_ms?: number | null;
+  /** Web pages a grounded reply cites, in citation order. */
+  sources?: Source[];
+  /** Spans of `content` (character offsets) and the indices of the sources they cite. */
+  citations?: Citation[];
+  /** Google's search suggestions (HTML): shown only inside a sandboxed frame. */
+  search_entry_point?: string | null;
+}
+
+export interface Source {
+  title: string;
+  url: string;
+}
+
+export interface Citation {
+  start: number;
+  end: number;
+  sources: number[];
 }
 
 export interface MessagePage {
@@ -52,7 +74,8 @@ export type ChatStreamEvent =
   | { type: "start"; conversation_id: number; user_message: Message }
   | { type: "token"; text: string }
   /** First event when following a reply in progress: everything it has generated so far. */
-  | { type: "sync"; assistant_message_id: number | null; text_so_far: string }
+  | { type: "sync"; assistant_message_id: number | null; text_so_far: string; reasoning_so_far?: string }
+  | { type: "reasoning"; text: string }
   | { type: "done"; assistant_message: Message }
   | { type: "title"; conversation_id: number; title: string }
   | { type: "error"; code: StreamErrorCode; message: string; assistant_message: Message | null };

@@ -1,5 +1,5 @@
 import { apiFetch, apiJson } from "../../lib/api-client";
-import type { Conversation, ConversationPage, ExportFormat } from "./types";
+import type { Conversation, ConversationPage, ConversationSettingsChange, ExportFormat } from "./types";
 
 export function listConversations(query: string, limit: number, offset: number): Promise<ConversationPage> {
   const params = new URLSearchParams({ limit: String(limit), offset: String(offset) });
@@ -11,6 +11,10 @@ export const getConversation = (id: number) => apiJson<Conversation>(`/api/conve
 
 export const renameConversation = (id: number, title: string) =>
   apiJson<Conversation>(`/api/conversations/${id}`, { method: "PATCH", json: { title } });
+
+/** Changes the settings given; the next turn uses them. */
+export const updateConversationSettings = (id: number, change: ConversationSettingsChange) =>
+  apiJson<Conversation>(`/api/conversations/${id}`, { method: "PATCH", json: change });
 
 export const deleteConversation = (id: number) =>
   apiJson<void>(`/api/conversations/${id}`, { method: "DELETE" });

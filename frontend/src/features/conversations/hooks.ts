@@ -1,6 +1,6 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import * as api from "./api";
-import type { Conversation, ConversationListItem } from "./types";
+import type { Conversation, ConversationListItem, ConversationSettingsChange } from "./types";
 
 export const conversationKeys = {
   all: ["conversations"] as const,
@@ -59,6 +59,15 @@ export function useRenameConversation() {
       queryClient.setQueryData(conversationKeys.detail(conversation.id), conversation);
       void queryClient.invalidateQueries({ queryKey: conversationKeys.all });
     },
+  });
+}
+
+export function useUpdateConversationSettings() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, change }: { id: number; change: ConversationSettingsChange }) =>
+      api.updateConversationSettings(id, change),
+    onSuccess: (conversation) => queryClient.setQueryData(conversationKeys.detail(conversation.id), conversation),
   });
 }
 

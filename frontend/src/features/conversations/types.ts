@@ -5,7 +5,17 @@ export interface Conversation {
   updated_at: string;
   /** A reply is being written in it now (the chat reattaches to it when opened). */
   generating?: boolean;
+  /** The settings every turn uses (null model / prompt / temperature: the server's defaults). */
+  model?: string | null;
+  system_prompt?: string | null;
+  temperature?: number | null;
+  web_search?: boolean;
+  thinking?: boolean;
 }
+
+export type ConversationSettingsChange = Partial<
+  Pick<Conversation, "model" | "system_prompt" | "temperature" | "web_search" | "thinking">
+>;
 
 /** A sidebar entry; a search answer also carries its best match. */
 export interface ConversationListItem extends Conversation {

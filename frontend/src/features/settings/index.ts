@@ -1,2 +1,3 @@
 export { SettingsDialog } from "./components/SettingsDialog";
 export { applyTheme, storedTheme, watchSystemTheme } from "./theme";
+export { useAccountLook } from "./use-account-look";

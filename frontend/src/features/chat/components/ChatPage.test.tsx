@@ -3,6 +3,7 @@ import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter } from "react-router";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { AuthContext, type AuthState } from "../../auth/auth-context";
 import { message } from "../test-messages";
 import { ChatPage } from "./ChatPage";
 
@@ -15,6 +16,12 @@ vi.mock("./Markdown", () => ({
   },
 }));
 
+
+const SIGNED_IN = {
+  status: "signed-in",
+  user: { id: 1, email: "ana@example.com", is_admin: false, is_active: true, created_at: "2026-11-27T10:00:00Z" },
+  notice: null,
+} as unknown as AuthState;
 
 const HISTORY = [
   message(1, "user", "First question"),
@@ -35,6 +42,7 @@ function mockBackend() {
     vi.fn(async (url: string) => {
       const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json" } });
       if (url.includes("/messages")) return json({ items: HISTORY, has_more: false });
+      if (url.endsWith("/api/models") || url.endsWith("/api/presets")) return json([]);
       if (url.endsWith("/api/chat/stream")) {
         return new Response(new ReadableStream<Uint8Array>({ start: (controller) => void (stream = controller) }), {
           headers: { "Content-Type": "text/event-stream" },
@@ -68,9 +76,11 @@ describe("ChatPage while a reply streams", () => {
     const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
     render(
       <QueryClientProvider client={client}>
-        <MemoryRouter>
-          <ChatPage conversationId={7} />
-        </MemoryRouter>
+        <AuthContext.Provider value={SIGNED_IN}>
+          <MemoryRouter>
+            <ChatPage conversationId={7} />
+          </MemoryRouter>
+        </AuthContext.Provider>
       </QueryClientProvider>,
     );
     // The Markdown view loads lazily: wait for it, so what follows counts only renders the stream caused.

@@ -1,7 +1,20 @@
-import { useCallback, useEffect, useRef, useState, type DragEvent, type ReactNode } from "react";
+import { Suspense, useCallback, useEffect, useRef, useState, type DragEvent, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useSearchParams } from "react-router";
-import { displayTitle, ExportMenu, useConversation, useRefreshConversations } from "../../conversations";
+import { useAuth } from "../../auth";
+import {
+  ChatSettingsBar,
+  DEFAULT_SETTINGS,
+  usePreferences,
+  type ChatSettings,
+} from "../../chat-settings";
+import {
+  displayTitle,
+  ExportMenu,
+  useConversation,
+  useRefreshConversations,
+  useUpdateConversationSettings,
+} from "../../conversations";
 import { formatDateTime } from "../../../lib/format";
 import { ShareButton } from "../../shares";
 import { useAttachments } from "../../uploads";
@@ -18,6 +31,7 @@ interface ChatPageProps {
 
 export function ChatPage({ conversationId, leading }: ChatPageProps) {
   const { t } = useTranslation();
+  const { user } = useAuth();
   const navigate = useNavigate();
   const refreshConversations = useRefreshConversations();
   const refreshUsage = useRefreshUsage();
@@ -31,8 +45,29 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
       setDrafts((all) => ({ ...all, [draftKey]: typeof value === "function" ? value(all[draftKey] ?? "") : value })),
     [draftKey],
   );
+  // A new chat's settings as the person changed them (null: their preferences, sent by the server).
+  const [newSettings, setNewSettings] = useState<ChatSettings | null>(null);
+  const preferences = usePreferences(conversationId === null);
+  const updateSettings = useUpdateConversationSettings();
+  const settings: ChatSettings =
+    conversationId !== null
+      ? conversation.data
+        ? {
+            model: conversation.data.model ?? null,
+            system_prompt: conversation.data.system_prompt ?? null,
+            temperature: conversation.data.temperature ?? null,
+            web_search: conversation.data.web_search ?? false,
+            thinking: conversation.data.thinking ?? false,
+          }
+        : DEFAULT_SETTINGS
+      : (newSettings ?? (preferences.data ? pickSettings(preferences.data) : DEFAULT_SETTINGS));
+  function changeSettings(next: ChatSettings) {
+    if (conversationId === null) setNewSettings(next);
+    else updateSettings.mutate({ id: conversationId, change: next });
+  }
   const chat = useChat(conversationId, {
     onConversationStarted: (id) => {
+      setNewSettings(null);
       navigate(`/c/${id}`, { replace: true });
       refreshConversations();
     },
@@ -85,10 +120,15 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
   // attachmentIds are the composer's uploaded files: they stay there until the server takes them.
   async function send(text: string, attachmentIds: number[]) {
     setDraft("");
-    const accepted = await chat.send(text, attachmentIds);
+    const accepted = await chat.send(text, attachmentIds, newChatSettings());
     // The server never took it: put the text back so nothing the person typed is lost.
     if (!accepted) setDraft((current) => (current === "" ? text : current));
     else if (attachmentIds.length > 0) attachments.clear();
+  }
+
+  /** What a new chat is created with, when the person changed its settings. */
+  function newChatSettings(): ChatSettings | undefined {
+    return conversationId === null && newSettings ? newSettings : undefined;
   }
 
   function hasFiles(event: DragEvent) {
@@ -119,7 +159,7 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
       void chat.edit(action.editOf, action.text);
     } else if (action.type === "send") {
       if (draft === action.text) setDraft("");
-      void chat.send(action.text, action.attachmentIds).then((accepted) => {
+      void chat.send(action.text, action.attachmentIds, newChatSettings()).then((accepted) => {
         if (!accepted) setDraft((current) => (current === "" ? action.text : current));
         else if (action.attachmentIds?.length) attachments.clear();
       });
@@ -193,6 +233,15 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
         <ErrorNotice error={chat.error} onRetry={() => retryLast()} onDismiss={chat.dismissError} />
       )}
       <div className="composer-wrap">
+        <Suspense fallback={<div className="chat-settings" />}>
+          <ChatSettingsBar
+            t={t}
+            settings={settings}
+            onChange={changeSettings}
+            canShare={user?.is_admin ?? false}
+            disabled={chat.streaming || (conversationId !== null && !conversation.data)}
+          />
+        </Suspense>
         <Composer
           value={draft}
           onChange={setDraft}
@@ -205,6 +254,11 @@ export function ChatPage({ conversationId, leading }: ChatPageProps) {
       </div>
     </section>
   );
+}
+
+function pickSettings(source: ChatSettings): ChatSettings {
+  const { model, system_prompt, temperature, web_search, thinking } = source;
+  return { model, system_prompt, temperature, web_search, thinking };
 }
 
 interface ErrorNoticeProps {

@@ -1,10 +1,14 @@
 import type { Element, ElementContent } from "hast";
-import { memo } from "react";
+import { memo, useMemo } from "react";
 import ReactMarkdown, { type Components } from "react-markdown";
 import rehypeSanitize from "rehype-sanitize";
 import remarkGfm from "remark-gfm";
+import { withCitationMarkers } from "../citations";
 import { blocksRenderAlike, splitSettledBlocks } from "../markdown-blocks";
+import type { Citation, Source } from "../types";
 import { CodeBlock } from "./CodeBlock";
+import { SearchSuggestions, SourcesList } from "./Grounding";
+import { ReasoningBlock } from "./ReasoningBlock";
 
 function textOf(node: ElementContent): string {
   if (node.type === "text") return node.value;
@@ -58,7 +62,20 @@ const MarkdownBlock = memo(function MarkdownBlock({ text }: { text: string }) {
  * only its last block is parsed again, and the finished reply keeps the blocks it has. A finished
  * text with link or footnote definitions is parsed whole, so references find them.
  */
-export default function Markdown({ text, streaming = false }: { text: string; streaming?: boolean }) {
+interface MarkdownProps {
+  text: string;
+  streaming?: boolean;
+  /** A grounded reply's cited spans: numbered markers linking to `sources` are shown after them. */
+  citations?: Citation[] | undefined;
+  sources?: Source[] | undefined;
+}
+
+export default function Markdown({ text: content, streaming = false, citations, sources }: MarkdownProps) {
+  // Markers only in what is shown: the stored text (and what Copy copies) stays the answer alone.
+  const text = useMemo(
+    () => (citations?.length && sources ? withCitationMarkers(content, citations, sources) : content),
+    [content, citations, sources],
+  );
   if (!streaming && !blocksRenderAlike(text)) {
     return (
       <div className="markdown">
@@ -75,5 +92,33 @@ export default function Markdown({ text, streaming = false }: { text: string; st
       ))}
       <MarkdownBlock key="tail" text={tail} />
     </div>
+  );
+}
+
+export interface ReplyExtrasProps {
+  part: "before" | "after";
+  reasoning?: string | null | undefined;
+  reasoningMs?: number | null | undefined;
+  live: boolean;
+  sources?: Source[] | undefined;
+  searchEntryPoint?: string | null | undefined;
+  labels: { summary: (seconds: number, live: boolean) => string; sources: string; suggestions: string };
+}
+
+/**
+ * What a reply shows besides its text: its thoughts (`before`), its sources and Google's search
+ * suggestions (`after`). In this chunk, with the Markdown, so the first load stays small.
+ */
+export function ReplyExtras({ part, reasoning, reasoningMs, live, sources, searchEntryPoint, labels }: ReplyExtrasProps) {
+  if (part === "before") {
+    return reasoning ? (
+      <ReasoningBlock reasoning={reasoning} reasoningMs={reasoningMs} live={live} summary={labels.summary} />
+    ) : null;
+  }
+  return (
+    <>
+      {sources && <SourcesList sources={sources} label={labels.sources} />}
+      {searchEntryPoint && <SearchSuggestions html={searchEntryPoint} label={labels.suggestions} />}
+    </>
   );
 }

@@ -5,7 +5,7 @@ import { PencilIcon, RefreshIcon } from "../../../components/icons";
 import { formatTime } from "../../../lib/format";
 import { MessageAttachments } from "../../uploads";
 import type { Message } from "../types";
-import { LazyMarkdown as Markdown } from "./LazyMarkdown";
+import { LazyMarkdown as Markdown, LazyReplyExtras as ReplyExtras } from "./LazyMarkdown";
 import { SiblingSwitcher } from "./SiblingSwitcher";
 
 interface MessageItemProps {
@@ -43,6 +43,25 @@ export const MessageItem = memo(function MessageItem({
   const [draft, setDraft] = useState(message.content);
   const isUser = message.role === "user";
   const plain = <div className="plain-text">{message.content}</div>;
+  const hasExtras = !isUser && Boolean(message.reasoning || message.sources?.length || message.search_entry_point);
+  const extras = (part: "before" | "after") =>
+    hasExtras && (
+      <Suspense fallback={null}>
+        <ReplyExtras
+          part={part}
+          reasoning={message.reasoning}
+          reasoningMs={message.reasoning_ms}
+          live={streaming && message.content === ""}
+          sources={message.sources}
+          searchEntryPoint={message.search_entry_point}
+          labels={{
+            summary: (count, live) => (live ? t("chat.thinking", { count }) : t("chat.thoughtFor", { count })),
+            sources: t("chat.sources"),
+            suggestions: t("chat.searchSuggestions"),
+          }}
+        />
+      </Suspense>
+    );
 
   function submitEdit(event?: FormEvent) {
     event?.preventDefault();
@@ -64,6 +83,7 @@ export const MessageItem = memo(function MessageItem({
           <time dateTime={message.created_at}>{formatTime(message.created_at, i18n.language)}</time>
         )}
       </header>
+      {extras("before")}
       <MessageAttachments files={message.attachments} />
       {editing ? (
         <form className="edit-form" onSubmit={submitEdit}>
@@ -95,7 +115,7 @@ export const MessageItem = memo(function MessageItem({
         </form>
       ) : isUser ? (
         plain
-      ) : message.content === "" && streaming ? (
+      ) : message.content === "" && streaming && !message.reasoning ? (
         <div className="typing" aria-hidden="true">
           <span />
           <span />
@@ -103,9 +123,10 @@ export const MessageItem = memo(function MessageItem({
         </div>
       ) : (
         <Suspense fallback={plain}>
-          <Markdown text={message.content} streaming={streaming} />
+          <Markdown text={message.content} streaming={streaming} citations={message.citations} sources={message.sources} />
         </Suspense>
       )}
+      {extras("after")}
       {message.status === "incomplete" && !streaming && (
         <p className="incomplete-note">{t("chat.incomplete")}</p>
       )}
@@ -115,6 +136,11 @@ export const MessageItem = memo(function MessageItem({
             <SiblingSwitcher message={message} onSwitch={onSwitch} />
           )}
           <CopyButton text={message.content} label={t("chat.copyMessage")} />
+          {!isUser && message.model && (
+            <span className="message-model" data-testid="message-model" title={t("chat.writtenBy")}>
+              {message.model}
+            </span>
+          )}
           {canEdit && (
             <button
               type="button"

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useReducer, useRef } from "react";
 import { followReply, listMessages, setActiveMessage, stopReply, streamChat, streamRegenerate } from "../api";
 import { chatErrorFor, errorKeyForCode, type RetryAction } from "../chat-errors";
 import { chatReducer, EMPTY_CHAT } from "../chat-state";
+import type { ChatSettings } from "../../chat-settings";
 import type { ChatStreamEvent, MessagePage } from "../types";
 
 export { messageKey, PENDING_ASSISTANT_ID, PENDING_USER_ID, type ChatState } from "../chat-state";
@@ -141,6 +142,9 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
         }
         flushTokens();
         switch (event.type) {
+          case "reasoning":
+            dispatch({ type: "reasoning", text: event.text });
+            break;
           case "start":
             started = true;
             if (owner === null) {
@@ -153,7 +157,7 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
             break;
           case "sync":
             started = true;
-            dispatch({ type: "synced", text: event.text_so_far });
+            dispatch({ type: "synced", text: event.text_so_far, reasoning: event.reasoning_so_far });
             break;
           case "done":
             finished = true;
@@ -289,7 +293,7 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
 
   /** Sends a message with the ids of its uploaded files (a message may be only files). */
   const send = useCallback(
-    (text: string, attachmentIds: number[] = []): Promise<boolean> => {
+    (text: string, attachmentIds: number[] = [], settings?: Partial<ChatSettings>): Promise<boolean> => {
       const id = loadedIdRef.current ?? null;
       // The reply on screen is the parent, even if another tab moved the active branch meanwhile;
       // a reply not saved yet (no id) leaves it to the server's active leaf.
@@ -297,7 +301,7 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
       const parent = last && last.id > 0 && last.role === "assistant" ? { parent_id: last.id } : {};
       dispatch({ type: "sent", text, conversationId: id ?? 0, now: new Date().toISOString() });
       const request = {
-        ...(id === null ? {} : { conversation_id: id, ...parent }),
+        ...(id === null ? (settings ? { settings } : {}) : { conversation_id: id, ...parent }),
         message: text,
         ...(attachmentIds.length > 0 ? { attachment_ids: attachmentIds } : {}),
       };

@@ -4,13 +4,18 @@ import { Dialog } from "../../../components/Dialog";
 import { LANGUAGES, setLanguage, type Language } from "../../../lib/i18n";
 import { ApiKeysSection } from "../../api-keys";
 import { useHealth } from "../../auth";
+import { usePreferences, useSavePreferences } from "../../chat-settings";
 import { SharedLinksSection } from "../../shares";
 import { THEMES, saveTheme, storedTheme, type Theme } from "../theme";
 
 export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
   const { t, i18n } = useTranslation();
-  const [theme, setTheme] = useState<Theme>(storedTheme);
+  const [chosen, setTheme] = useState<Theme | null>(null);
+  const preferences = usePreferences();
   const health = useHealth();
+  const savePreferences = useSavePreferences();
+  // The account's theme (it may arrive after this dialog was first rendered), until one is picked here.
+  const theme: Theme = chosen ?? preferences.data?.theme ?? storedTheme();
 
   return (
     <Dialog open={open} title={t("settings.title")} onClose={onClose}>
@@ -26,6 +31,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
               onChange={() => {
                 setTheme(option);
                 saveTheme(option);
+                savePreferences.mutate({ theme: option });
               }}
             />
             {t(`settings.themes.${option}`)}
@@ -36,7 +42,11 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
         <span>{t("settings.language")}</span>
         <select
           value={i18n.language}
-          onChange={(event) => setLanguage(event.target.value as Language)}
+          onChange={(event) => {
+            const language = event.target.value as Language;
+            setLanguage(language);
+            savePreferences.mutate({ language });
+          }}
         >
           {LANGUAGES.map((language) => (
             <option key={language} value={language} lang={language}>
