@@ -1,8 +1,8 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { RouterProvider } from "react-router";
+import { BrowserRouter } from "react-router";
 import { AppProviders } from "./app/providers";
-import { router } from "./app/router";
+import { AppRoutes } from "./app/router";
 import { ready } from "./lib/i18n";
 import "./app/styles.css";
 
@@ -16,7 +16,9 @@ void ready.finally(() =>
   createRoot(start).render(
     <StrictMode>
       <AppProviders>
-        <RouterProvider router={router} />
+        <BrowserRouter>
+          <AppRoutes />
+        </BrowserRouter>
       </AppProviders>
     </StrictMode>,
   ),

@@ -2,11 +2,11 @@ import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, Outlet } from "react-router";
 import { CloseIcon, MenuIcon, SearchIcon, SettingsIcon } from "../components/icons";
-import { ChangePasswordDialog, useAuth } from "../features/auth";
+import { useAuth } from "../features/auth";
 import { ConversationSidebar } from "../features/conversations";
-import { SearchDialog } from "../features/search";
-import { SettingsDialog, useAccountLook } from "../features/settings";
+import { useAccountLook } from "../features/settings";
 import { DailyUsage } from "../features/usage";
+import { LazyChangePasswordDialog, LazySearchDialog, LazySettingsDialog } from "./lazy-dialogs";
 
 export interface LayoutContext {
   menuButton: React.ReactNode;
@@ -125,9 +125,9 @@ export function AppLayout() {
       <main className="main">
         <Outlet context={{ menuButton } satisfies LayoutContext} />
       </main>
-      <SearchDialog open={searchOpen} onClose={() => setSearchOpen(false)} />
-      <SettingsDialog open={settingsOpen} onClose={() => setSettingsOpen(false)} />
-      <ChangePasswordDialog open={passwordOpen} onClose={() => setPasswordOpen(false)} />
+      <LazySearchDialog open={searchOpen} onClose={() => setSearchOpen(false)} />
+      <LazySettingsDialog open={settingsOpen} onClose={() => setSettingsOpen(false)} />
+      <LazyChangePasswordDialog open={passwordOpen} onClose={() => setPasswordOpen(false)} />
     </div>
   );
 }

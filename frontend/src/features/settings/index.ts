@@ -1,3 +1,2 @@
-export { SettingsDialog } from "./components/SettingsDialog";
 export { applyTheme, storedTheme, watchSystemTheme } from "./theme";
 export { useAccountLook } from "./use-account-look";
