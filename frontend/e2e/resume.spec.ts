@@ -29,9 +29,13 @@ test("a reload in the middle of a reply shows the text so far and keeps streamin
   // The text generated before the reload is there at once, and the reply is still being written.
   await expect(reply).toContainText("You said: Please answer at length: word0 word1 word2 word3 word4 word5");
   await expect(page.getByRole("button", { name: "Stop" })).toBeVisible();
+  // The sidebar marks the conversation whose reply is being written.
+  const entry = page.getByRole("navigation", { name: "Conversations" }).locator(`a[href="/c/${id}"]`);
+  await expect(entry.getByTitle("writing a reply")).toBeVisible();
   await expect(reply).not.toContainText("And a bit of code.");
   await expect(reply).toContainText("And a bit of code.", { timeout: 20_000 });
   await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
+  await expect(entry.getByTitle("writing a reply")).toHaveCount(0);
   await expect(reply).not.toContainText("Incomplete reply");
   expect(posts).toHaveLength(1); // the question was never posted again
   await expect(userMessages(page)).toHaveCount(1);
@@ -49,7 +53,10 @@ test("switching to another conversation and back reattaches to the reply being w
   await sendAndWait(page, "Apples and pears");
   await expect(page).toHaveURL(/\/c\/\d+$/);
   const first = conversationIdOf(page);
+  // Until its title arrives, the conversation is itself a "New chat" link (slow under load).
+  await expect(nav.getByRole("link", { name: "Apples and pears" })).toBeVisible();
   await nav.getByRole("link", { name: "New chat" }).click();
+  await expect(page.getByRole("heading", { name: "How can I help?" })).toBeVisible();
   const second = await startLongReply(page);
 
   await nav.locator(`a[href="/c/${first}"]`).click();

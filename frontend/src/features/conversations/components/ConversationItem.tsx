@@ -60,7 +60,15 @@ export function ConversationItem({ conversation, onOpen, onRename, onDelete }: C
         className="conversation-link"
         title={shown}
       >
-        <span className="conversation-title">{shown}</span>
+        <span className="conversation-title">
+          {conversation.generating && (
+            // A reply is being written there (it goes on when the tab closes; opening it follows it).
+            <span className="generating-dot" title={t("conversations.generating")}>
+              <span className="visually-hidden">{t("conversations.generating")}: </span>
+            </span>
+          )}
+          {shown}
+        </span>
         {conversation.snippet && <Snippet snippet={conversation.snippet} className="snippet conversation-snippet" />}
       </NavLink>
       <div className="conversation-actions">
