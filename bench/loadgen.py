@@ -8,9 +8,11 @@ server-sent events of /api/chat/stream. Every call has a timeout and every loop 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,6 +206,20 @@ class _SSEStream:
         return [event for event in complete.split(b"\n\n") if event]
 
 
+
+async def _read_events(reader: asyncio.StreamReader) -> AsyncIterator[tuple[str, bytes]]:
+    """A response's server-sent events as (kind, data JSON), comments skipped, until its body ends."""
+    parser = _SSEStream()
+    while not parser.finished:
+        data = await reader.read(65536)
+        if not data:
+            return
+        for event in parser.feed(data):
+            if event.startswith(b":"):
+                continue
+            name, _, data_line = event.partition(b"\n")
+            yield name[7:].decode(), data_line[6:]  # "event: <kind>", "data: <json>"
+
 async def chat_stream(
     port: int,
     token: str,
@@ -243,16 +259,9 @@ async def chat_stream(
                 body = await _read_body(reader, headers)
                 result.error = f"HTTP {result.status}: {body[:200]!r}"
                 return result
-            parser = _SSEStream()
-            while not parser.finished:
-                data = await reader.read(65536)
-                if not data:
-                    break
-                for event in parser.feed(data):
-                    if event.startswith(b":"):
-                        continue
-                    name, _, data_line = event.partition(b"\n")
-                    kind = name[7:].decode()  # "event: <kind>"
+            events = _read_events(reader)
+            async with contextlib.aclosing(events):
+                async for kind, data_line in events:
                     if kind == "token":
                         if not result.first_token:
                             result.first_token = time.perf_counter()
@@ -265,14 +274,14 @@ async def chat_stream(
                                     )
                                 return result
                         result.tokens += 1
-                        parts.append(json.loads(data_line[6:])["text"])
+                        parts.append(json.loads(data_line)["text"])
                     elif kind == "start":
-                        result.conversation_id = json.loads(data_line[6:])["conversation_id"]
+                        result.conversation_id = json.loads(data_line)["conversation_id"]
                     elif kind == "done":
                         result.done = time.perf_counter()
-                        done_text = json.loads(data_line[6:])["assistant_message"]["content"]
+                        done_text = json.loads(data_line)["assistant_message"]["content"]
                     elif kind == "error":
-                        result.error = f"error event: {data_line[6:200].decode()}"
+                        result.error = f"error event: {data_line[:194].decode()}"
                     result.events.append(kind)
     except TimeoutError:
         result.error = result.error or "timeout"
@@ -319,27 +328,20 @@ async def follow_reply(port: int, token: str, conversation_id: int, message: str
                 body = await _read_body(reader, headers)
                 result.error = f"HTTP {result.status}: {body[:200]!r}"
                 return result
-            parser = _SSEStream()
-            while not parser.finished:
-                data = await reader.read(65536)
-                if not data:
-                    break
-                for event in parser.feed(data):
-                    if event.startswith(b":"):
-                        continue
-                    name, _, data_line = event.partition(b"\n")
-                    kind = name[7:].decode()
+            events = _read_events(reader)
+            async with contextlib.aclosing(events):
+                async for kind, data_line in events:
                     if kind == "sync":
-                        synced = json.loads(data_line[6:])["text_so_far"]
+                        synced = json.loads(data_line)["text_so_far"]
                         result.first_token = time.perf_counter()
                     elif kind == "token":
                         result.tokens += 1
-                        parts.append(json.loads(data_line[6:])["text"])
+                        parts.append(json.loads(data_line)["text"])
                     elif kind == "done":
                         result.done = time.perf_counter()
-                        done_text = json.loads(data_line[6:])["assistant_message"]["content"]
+                        done_text = json.loads(data_line)["assistant_message"]["content"]
                     elif kind == "error":
-                        result.error = f"error event: {data_line[6:200].decode()}"
+                        result.error = f"error event: {data_line[:194].decode()}"
                     result.events.append(kind)
     except TimeoutError:
         result.error = result.error or "timeout"
