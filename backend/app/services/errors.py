@@ -49,3 +49,24 @@ class SignupClosed(AppError):
     code = "signup_closed"
     status_code = 403
     default_message = "Sign-up is disabled on this server. Ask the administrator for an account."
+
+
+class TooManyReplies(AppError):
+    """MAX_JOBS_PER_USER replies are being generated for this user already."""
+
+    code = "too_many_replies"
+    status_code = 429
+    default_message = "You already have several replies being written. Wait for one to finish, or stop one."
+    default_retry_after = 5.0
+
+
+class ReplyInProgress(AppError):
+    code = "reply_in_progress"
+    status_code = 409
+    default_message = "A reply is still being written in this conversation. Wait for it or stop it first."
+
+
+class ReplyStopped(AppError):
+    code = "stopped"
+    status_code = 409
+    default_message = "The reply was stopped."

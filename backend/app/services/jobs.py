@@ -29,35 +29,16 @@ import anyio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.errors import AppError
 from app.llm import LLMInternalError
 from app.models import Message
 from app.services.chat import PreparedTurn
+from app.services.errors import ReplyInProgress, ReplyStopped, TooManyReplies
 from app.services.events import ChatEvent, Reasoning, RelayedEvent, ReplySync, Token, TurnDone, TurnFailed
 
 logger = logging.getLogger("app.jobs")
 STOP_WAIT_S = 10.0  # POST .../stop answers once the partial reply is saved, or after this long
 
 ReaderEvent = ChatEvent | ReplySync | RelayedEvent
-
-
-class TooManyReplies(AppError):
-    code = "too_many_replies"
-    status_code = 429
-    default_message = "You already have several replies being written. Wait for one to finish, or stop one."
-    default_retry_after = 5.0
-
-
-class ReplyInProgress(AppError):
-    code = "reply_in_progress"
-    status_code = 409
-    default_message = "A reply is still being written in this conversation. Wait for it or stop it first."
-
-
-class ReplyStopped(AppError):
-    code = "stopped"
-    status_code = 409
-    default_message = "The reply was stopped."
 
 
 class Reader:

@@ -37,6 +37,7 @@ from app.core.errors import AppError
 from app.models import Message
 from app.schemas import MessageOut
 from app.services.chat import ChatService, PreparedTurn
+from app.services.errors import ReplyInProgress, TooManyReplies
 from app.services.events import (
     Reasoning,
     RelayedEvent,
@@ -53,8 +54,6 @@ from app.services.jobs import (
     JobRegistry,
     JobSlot,
     ReaderEvent,
-    ReplyInProgress,
-    TooManyReplies,
 )
 
 logger = logging.getLogger("app.jobs")

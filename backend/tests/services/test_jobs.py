@@ -11,8 +11,9 @@ import pytest
 
 from app.models import Message
 from app.services.chat import PreparedTurn
+from app.services.errors import TooManyReplies
 from app.services.events import ChatEvent, ReplySync, Token, TurnDone, TurnStarted
-from app.services.jobs import JobRegistry, TooManyReplies
+from app.services.jobs import JobRegistry
 
 WORDS = [f" w{i}" for i in range(200)]
 
