@@ -62,11 +62,6 @@ def today() -> date:
     return utcnow().date()
 
 
-async def messages_sent_today(session: AsyncSession, user_id: int) -> int:
-    sent = await session.scalar(select(_USAGE.c.messages).where(_USAGE.c.user_id == user_id, _USAGE.c.day == today()))
-    return int(sent or 0)
-
-
 def _tokens() -> Any:
     return _USAGE.c.input_tokens + _USAGE.c.output_tokens + _USAGE.c.title_input_tokens + _USAGE.c.title_output_tokens
 
