@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import Admitting, ChattingUser, ContextDep, SessionDep, ValidChatIn, load_owned_conversation
+from app.api.deps import ChatCallDep
 from app.api.sse import EventStreamResponse, chat_event_stream
 from app.context import AppContext
 from app.models import Conversation, User
@@ -33,14 +34,8 @@ def reply_job_stream(context: AppContext, slot: JobSlot, turn: PreparedTurn) -> 
     return event_stream(context, context.jobs.start(slot, turn, context.chat.stream))
 
 
-async def _conversation(body: ChatIn, user: User, session: SessionDep) -> Conversation | None:
-    if body.conversation_id is None:
-        return None
-    return await load_owned_conversation(session, user, body.conversation_id)
-
-
 async def _prepare(
-    body: ChatIn, user: User, context: AppContext, session: SessionDep, conversation: Conversation | None
+    body: ChatIn, user: User, context: AppContext, session: AsyncSession, conversation: Conversation | None
 ) -> PreparedTurn:
     new_settings: dict[str, Any] | None = None
     if body.settings is not None:  # checked (422) before anything is stored
@@ -62,14 +57,13 @@ async def _prepare(
     )
 
 
-@router.post("", responses={404: {}, 409: {}, 413: {}, 422: {}, 429: {}, 502: {}, 503: {}, 504: {}})
-async def chat(
-    body: ValidChatIn, user: ChattingUser, ticket: Admitting, context: ContextDep, session: SessionDep
-) -> ChatOut:
+@router.post("", responses={401: {}, 404: {}, 409: {}, 413: {}, 422: {}, 429: {}, 502: {}, 503: {}, 504: {}})
+async def chat(body: ChatIn, call: ChatCallDep) -> ChatOut:
     """Send a message and get the assistant's whole reply (the user's message is kept on errors)."""
-    turn = await _prepare(body, user, context, session, await _conversation(body, user, session))
-    ticket.done()  # admitted: the wait for the whole reply must not hold streaming replies back
-    reply = await context.chat.reply(turn)
+    user, conversation = await call.admit(body)
+    turn = await _prepare(body, user, call.context, call.session, conversation)
+    call.ticket.done()  # admitted: the wait for the whole reply must not hold streaming replies back
+    reply = await call.context.chat.reply(turn)
     return ChatOut(
         conversation_id=turn.conversation_id,
         user_message=MessageOut.model_validate(turn.user_message),
@@ -79,12 +73,13 @@ async def chat(
 
 @router.post(
     "/stream",
-    responses={404: {}, 409: {}, 413: {}, 422: {}, 429: {}, **EVENT_STREAM_RESPONSES},
+    responses={401: {}, 404: {}, 409: {}, 413: {}, 422: {}, 429: {}, **EVENT_STREAM_RESPONSES},
     response_class=Response,
 )
-async def chat_stream(body: ValidChatIn, user: ChattingUser, context: ContextDep, session: SessionDep) -> Response:
+async def chat_stream(body: ChatIn, call: ChatCallDep) -> Response:
     """Send a message and receive the reply as server-sent events. The reply goes on (and is saved
     complete) if the connection closes: `GET /api/conversations/{id}/stream` follows it again."""
-    conversation = await _conversation(body, user, session)  # 404 before 409: no existence leak
+    user, conversation = await call.admit(body)  # 404 before 409: no existence leak
+    context = call.context
     async with context.jobs.reserve(user.id, body.conversation_id) as slot:
-        return reply_job_stream(context, slot, await _prepare(body, user, context, session, conversation))
+        return reply_job_stream(context, slot, await _prepare(body, user, context, call.session, conversation))
