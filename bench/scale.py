@@ -46,6 +46,14 @@ TARGETS_MS = {
 }  # p99 at 1M messages on SQLite, one core
 
 
+def rss_mb() -> float:
+    """This process's resident memory (Linux), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -124,11 +132,13 @@ class Bench:
             llm_provider="fake",
             static_dir=data_dir / "no-web-app",
             chat_rate_limit="100000/minute",
+            fake_llm_delay_ms=0,  # the chat-turn rows measure the app's overhead, not the model's pace
         )
         app = create_app(settings)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         context = app.state.context
+        rss_start = rss_mb()
         try:
             async with context.engine.connect() as connection:
                 messages = (
@@ -168,6 +178,7 @@ class Bench:
                 transport=transport, base_url="http://bench", headers=headers
             ) as client:
                 await self.measure(client, context, largest, recent)
+            rss_end = rss_mb()
             export_peak = await self.export(context, largest)
             size = await self.database_size(context)
             backup_s = await asyncio.to_thread(self.backup)
@@ -182,6 +193,8 @@ class Bench:
             "database_mb": round(size / 2**20, 1),
             "backup_s": round(backup_s, 2),
             "export_peak_mb": export_peak,
+            "rss_start_mb": rss_start,
+            "rss_end_mb": rss_end,
             "rows": self.rows,
         }
 
@@ -252,6 +265,8 @@ class Bench:
             n,
         )
 
+        await self.quota_and_turns(client, context, largest, recent)
+
         for label, word in (("rare", RARE_WORDS[0]), ("common", COMMON_WORD)):
 
             async def naive(word: str = word) -> None:
@@ -266,6 +281,61 @@ class Bench:
                 max(3, n // 20),
                 f"the old ?q=: count + page, LIKE '%{word}%' over the user's rows",
             )
+
+    async def quota_and_turns(
+        self, client: httpx.AsyncClient, context: Any, largest: int, recent: list[int]
+    ) -> None:
+        """The quota check a turn makes (all three quotas on), the usage line, and whole chat turns
+        (fake model with no delay: the app's own cost) in a recent and in the largest conversation."""
+        from app.services.quotas import Quotas, check_quotas
+
+        n = self.args.iterations
+        quotas = Quotas(
+            daily_messages=10**6, daily_tokens=10**12, monthly_tokens=10**12
+        )
+
+        async def quota() -> None:
+            async with context.sessionmaker() as session:
+                await check_quotas(session, USER_ID, quotas)
+
+        await self.timed(
+            "daily quota check (3 quotas on)",
+            quota,
+            n,
+            "today's and the month's counters, one query",
+        )
+
+        async def usage() -> None:
+            response = await client.get("/api/usage")
+            assert response.status_code == 200, response.text
+
+        await self.timed("usage line (/api/usage)", usage, n)
+        counter = iter(range(10**9))
+
+        async def turn(conversation_id: int) -> None:
+            response = await client.post(
+                "/api/chat/stream",
+                json={
+                    "message": "Hello there, how are you today?",
+                    "conversation_id": conversation_id,
+                },
+            )
+            assert response.status_code == 200, response.text
+            assert "event: done" in response.text, response.text[-300:]
+
+        turns = max(10, n // 4)
+        await self.timed(
+            "chat turn, recent conversation (fake model)",
+            lambda: turn(recent[next(counter) % len(recent)]),
+            turns,
+            "request to saved reply, 60-odd words streamed, no model delay",
+        )
+        await self.timed(
+            "chat turn, largest conversation (fake model)",
+            lambda: turn(largest),
+            turns,
+            "history bounded by CHAT_HISTORY_TOKENS / _MAX_MESSAGES",
+        )
 
     async def count_hits(self, context: Any, query: str) -> int:
         from app.services.search import search_messages
@@ -294,8 +364,15 @@ class Bench:
         async def drain() -> None:
             nonlocal size
             size = 0
+            async with (
+                context.sessionmaker() as session
+            ):  # as the route: the tree's shape first
+                active_id, children = await service.tree_shape(session, conversation)
             body = service.export_json(
-                conversation, service.iter_messages(context.sessionmaker, largest)
+                conversation,
+                service.iter_messages(context.sessionmaker, largest),
+                active_id,
+                children,
             )
             async for chunk in service.in_chunks(body):
                 size += len(chunk)
@@ -380,6 +457,10 @@ def report(result: dict[str, Any], command: str) -> str:
             f"{'online backup API + integrity check' if result['backend'] == 'sqlite' else 'pg_dump -Fc'} |"
         ),
         f"| peak memory allocated by the export | {result['export_peak_mb']} MB | | | | | |",
+        (
+            f"| RSS of this process (app in-process) | {result.get('rss_start_mb', '?')} MB at start,"
+            f" {result.get('rss_end_mb', '?')} MB after the runs | | | | | |"
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -412,8 +493,13 @@ def summary() -> str:
         ("database size on disk", "database_mb", "MB"),
         ("backup", "backup_s", "s"),
         ("export peak memory", "export_peak_mb", "MB"),
+        ("RSS at start", "rss_start_mb", "MB"),
+        ("RSS after the runs", "rss_end_mb", "MB"),
     ):
-        cells = [f"{latest[key][field]:.1f} {unit}" for key in keys]
+        cells = [
+            f"{latest[key][field]:.1f} {unit}" if field in latest[key] else "—"
+            for key in keys
+        ]
         lines.append(f"| {label} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
