@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,81 @@ def test_0002_turns_every_existing_conversation_into_a_chain(empty_database_url:
     messages, active = asyncio.run(read())
     assert messages == [(1, None), (2, None), (3, 1), (4, 2), (5, 3), (6, 5), (7, 4)]
     assert active == [(1, 6), (2, 7), (3, None)]
+
+
+def test_0012_counts_each_days_reply_tokens_in_one_pass(empty_database_url: str) -> None:
+    """The day counters get the tokens their day's replies carry, per user; other days stay 0."""
+    import asyncio
+
+    url = empty_database_url
+    alembic_upgrade(url, "0011")
+
+    async def populate() -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as connection:
+            for user in (1, 2):
+                await connection.execute(
+                    text(
+                        "INSERT INTO users (id, email, hashed_password, created_at, is_admin, is_active, "
+                        "token_version) VALUES (:id, :email, 'x', CURRENT_TIMESTAMP, false, true, 0)"
+                    ),
+                    {"id": user, "email": f"u{user}@example.com"},
+                )
+                await connection.execute(
+                    text(
+                        "INSERT INTO conversations (id, user_id, title, created_at, updated_at) "
+                        "VALUES (:id, :id, 't', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": user},
+                )
+                for day in ("2026-11-29", "2026-11-30", "2026-12-01"):
+                    await connection.execute(
+                        text("INSERT INTO usage_days (user_id, day, messages) VALUES (:u, :d, 3)"),
+                        {"u": user, "d": date.fromisoformat(day)},
+                    )
+            # (conversation, role, created_at, input_tokens, output_tokens); None: a reply from before 0009.
+            rows = [
+                (1, "assistant", "2026-11-30 10:00:00", 100, 20), (1, "assistant", "2026-11-30 23:59:59", 50, 5),
+                (1, "user", "2026-11-30 11:00:00", 999, 999), (1, "assistant", "2026-12-01 00:00:01", 7, 3),
+                (1, "assistant", "2026-11-29 08:00:00", None, None), (2, "assistant", "2026-11-30 12:00:00", 1, 2),
+            ]  # fmt: skip
+            for number, (conversation, role, created, tokens_in, tokens_out) in enumerate(rows, start=1):
+                await connection.execute(
+                    text(
+                        "INSERT INTO messages (id, conversation_id, role, content, status, created_at, "
+                        "input_tokens, output_tokens) VALUES (:id, :c, :role, 'x', 'complete', :at, :i, :o)"
+                    ),
+                    {
+                        "id": number,
+                        "c": conversation,
+                        "role": role,
+                        "at": datetime.fromisoformat(created).replace(tzinfo=UTC),
+                        "i": tokens_in,
+                        "o": tokens_out,
+                    },
+                )
+        await engine.dispose()
+
+    async def read() -> list[tuple[Any, ...]]:
+        engine = create_async_engine(url)
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT user_id, day, input_tokens, output_tokens FROM usage_days ORDER BY user_id, day")
+            )
+            result = [(row[0], str(row[1]), row[2], row[3]) for row in rows]
+        await engine.dispose()
+        return result
+
+    asyncio.run(populate())
+    alembic_upgrade(url, "0012")
+    assert asyncio.run(read()) == [
+        (1, "2026-11-29", 0, 0),
+        (1, "2026-11-30", 150, 25),
+        (1, "2026-12-01", 7, 3),
+        (2, "2026-11-29", 0, 0),
+        (2, "2026-11-30", 1, 2),
+        (2, "2026-12-01", 0, 0),
+    ]
 
 
 async def test_0002_history_reads_back_the_same_through_the_app(app_factory: Any, make_settings: Any) -> None:
