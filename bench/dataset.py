@@ -681,7 +681,7 @@ async def write_postgres(url: str, messages: int, seed: int) -> None:
             ],
         )
         conversations: list[tuple[int, int, str, datetime, datetime]] = []
-        pending: list[tuple[int, int, str, str, str, datetime]] = []
+        pending: list[tuple[int, int, int | None, str, str, str, datetime]] = []
         message_id = 0
         written = 0
         for conversation_id, (user, title, batch) in enumerate(
@@ -690,17 +690,34 @@ async def write_postgres(url: str, messages: int, seed: int) -> None:
             conversations.append(
                 (conversation_id, user + 1, title, batch[0][2], batch[-1][2])
             )
+            parent: int | None = (
+                None  # a chain, as the app writes it (and migration 0002 made of old rows)
+            )
             for role, content, when in batch:
                 message_id += 1
                 pending.append(
-                    (message_id, conversation_id, role, content, "complete", when)
+                    (
+                        message_id,
+                        conversation_id,
+                        parent,
+                        role,
+                        content,
+                        "complete",
+                        when,
+                    )
                 )
+                parent = message_id
             if len(pending) >= 20_000:
                 await flush(connection, conversations, pending)
                 written += len(pending)
                 print(f"  {written:,} messages", file=sys.stderr)
                 conversations, pending = [], []
         await flush(connection, conversations, pending)
+        await connection.execute(  # each conversation's active leaf: its newest message
+            "UPDATE conversations SET active_message_id = leaf.id FROM (SELECT conversation_id,"
+            " max(id) AS id FROM messages GROUP BY conversation_id) AS leaf"
+            " WHERE leaf.conversation_id = conversations.id"
+        )
         for table in ("users", "conversations", "messages"):
             await connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
@@ -729,6 +746,7 @@ async def flush(
             columns=[
                 "id",
                 "conversation_id",
+                "parent_id",
                 "role",
                 "content",
                 "status",
