@@ -292,7 +292,69 @@ async def test_a_parent_that_is_the_active_leaf_is_the_usual_turn(api: Api, app:
         event.remove(engine, "before_cursor_execute", record)
     assert turn["user_message"]["parent_id"] == leaf
     assert turn["user_message"]["siblings"] == {"ids": [turn["user_message"]["id"]], "index": 0}
-    # No lookup of the parent message by id: only the chat's own writes and the history walk.
+    # No lookup of the parent message by id: it is checked inside the question's INSERT, and the
+    # only other reads of messages are the history walk.
     lookups = [s for s in statements if "WHERE messages.id =" in s and "RECURSIVE" not in s]
     assert not lookups, lookups
+    first_insert = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO messages"))
+    assert not [s for s in statements[:first_insert] if "FROM messages" in s]
     assert texts(await path(api, alice, conversation_id))[-2:] == ["q4", "q4"]
+
+
+async def test_a_question_without_its_reply_is_never_a_parent(api: Api, app: Any, alice: dict[str, str]) -> None:
+    """The model failed: the question is the active leaf, with no reply. Naming it as the parent is
+    422 on both chat routes, and nothing is stored (a user message is never a parent)."""
+    from sqlalchemy import func, select
+
+    from app.models import Message
+
+    conversation_id, _ = await three_turns(api, alice)
+    failed = await api.client.post(
+        "/api/chat", headers=alice, json={"conversation_id": conversation_id, "message": "[[fail]] q4"}
+    )
+    assert failed.status_code >= 500
+    question = (await path(api, alice, conversation_id))[-1]
+    assert (question["role"], question["content"]) == ("user", "[[fail]] q4")
+
+    async def stored() -> int:
+        async with app.state.context.sessionmaker() as session:
+            return int(await session.scalar(select(func.count()).select_from(Message)) or 0)
+
+    before = await stored()
+    for route in ("/api/chat", "/api/chat/stream"):
+        response = await api.client.post(
+            route,
+            headers=alice,
+            json={"conversation_id": conversation_id, "message": "follow-up", "parent_id": question["id"]},
+        )
+        assert (response.status_code, response.json()["code"]) == (422, "invalid_parent"), route
+    assert await stored() == before
+    assert (await path(api, alice, conversation_id))[-1]["id"] == question["id"]
+
+
+async def test_parent_id_on_the_stream_route_is_checked_too(
+    api: Api, alice: dict[str, str], bob: dict[str, str]
+) -> None:
+    """IDOR through `parent_id` on POST /api/chat/stream: a message of another conversation or user is 404."""
+    conversation_id, turns = await three_turns(api, alice)
+    other = await chat(api, alice, "elsewhere")
+    bobs = await chat(api, bob, "mine")
+    for parent_id, status in [
+        (other["assistant_message"]["id"], 404),
+        (bobs["assistant_message"]["id"], 404),
+        (turns[0]["user_message"]["id"], 422),
+    ]:
+        response = await api.client.post(
+            "/api/chat/stream",
+            headers=alice,
+            json={"conversation_id": conversation_id, "message": "x", "parent_id": parent_id},
+        )
+        assert response.status_code == status, (parent_id, response.text)
+    # Bob names his own reply as the parent in Alice's conversation: still 404, nothing said about it.
+    response = await api.client.post(
+        "/api/chat/stream",
+        headers=bob,
+        json={"conversation_id": conversation_id, "message": "x", "parent_id": bobs["assistant_message"]["id"]},
+    )
+    assert response.status_code == 404
+    assert len(await path(api, alice, conversation_id)) == 6
