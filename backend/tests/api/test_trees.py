@@ -358,3 +358,47 @@ async def test_parent_id_on_the_stream_route_is_checked_too(
     )
     assert response.status_code == 404
     assert len(await path(api, alice, conversation_id)) == 6
+
+
+async def test_while_a_reply_is_written_its_question_stays_put(live_server: Any) -> None:
+    """A regenerate streaming: a follow-up naming its question is 422, deleting the branch it
+    answers is 409 (not a reply failing to save), and switching away sticks when the reply lands."""
+    from tests.api.test_jobs import sse_events
+
+    server = live_server(fake_llm_delay_ms=40)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        api = Api(client, server.app)
+        ana = await api.user("ana@example.com")
+        conversation_id, turns = await three_turns(api, ana)
+        question, old = turns[1]["user_message"]["id"], turns[1]["assistant_message"]["id"]
+        regenerate = f"/api/conversations/{conversation_id}/regenerate"
+        during: dict[str, httpx.Response] = {}
+        async with client.stream("POST", regenerate, headers=ana, json={"message_id": old}) as response:
+            async for name, _ in sse_events(response):
+                if name == "token" and not during:
+                    during["follow-up"] = await client.post(
+                        "/api/chat",
+                        headers=ana,
+                        json={"conversation_id": conversation_id, "message": "too soon", "parent_id": question},
+                    )
+                    during["delete"] = await client.delete(
+                        f"/api/conversations/{conversation_id}/messages/{question}", headers=ana
+                    )
+                    during["switch"] = await client.put(
+                        f"/api/conversations/{conversation_id}/active", headers=ana, json={"message_id": old}
+                    )
+                if name in ("done", "error"):
+                    done = name
+                    break
+        tree = (await client.get(f"/api/conversations/{conversation_id}/tree", headers=ana)).json()
+        shown = await path(api, ana, conversation_id)
+    follow_up, deleted, switched = during["follow-up"], during["delete"], during["switch"]
+    assert (follow_up.status_code, follow_up.json()["code"]) == (422, "invalid_parent")
+    assert (deleted.status_code, deleted.json()["code"]) == (409, "reply_in_progress")
+    assert switched.status_code == 200
+    assert done == "done"
+    answers = [node["id"] for node in tree["items"] if node["parent_id"] == question]
+    assert len(answers) == 2  # the new reply is saved under its question, beside the old one
+    assert len(tree["items"]) == 7
+    # The person switched back to the old reply while the new one was written: it does not pull them back.
+    assert [m["id"] for m in shown] == [m["id"] for t in turns for m in (t["user_message"], t["assistant_message"])]
