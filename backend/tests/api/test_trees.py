@@ -360,6 +360,32 @@ async def test_parent_id_on_the_stream_route_is_checked_too(
     assert len(await path(api, alice, conversation_id)) == 6
 
 
+async def test_the_tree_is_paged_capped_and_without_text(api: Api, alice: dict[str, str], bob: dict[str, str]) -> None:
+    conversation_id, turns = await three_turns(api, alice)
+    await chat(api, alice, "edited", conversation_id=conversation_id, parent_id=turns[0]["assistant_message"]["id"])
+    base = f"/api/conversations/{conversation_id}/tree"
+    whole = (await api.client.get(base, headers=alice)).json()
+    assert len(whole["items"]) == 8
+    assert whole["has_more"] is False
+    assert set(whole["items"][0]) == {"id", "parent_id", "role", "status", "created_at"}  # no content
+    assert whole["active_message_id"] == whole["items"][-1]["id"]
+    ids = [node["id"] for node in whole["items"]]
+    assert ids == sorted(ids)
+    paged: list[int] = []
+    after: int | None = None
+    while True:
+        params = {"limit": 3, **({"after_id": after} if after else {})}
+        page = (await api.client.get(base, headers=alice, params=params)).json()
+        paged += [node["id"] for node in page["items"]]
+        if not page["has_more"]:
+            break
+        after = page["items"][-1]["id"]
+    assert paged == ids
+    for params in ({"limit": 5_001}, {"limit": 0}, {"after_id": 0}):
+        assert (await api.client.get(base, headers=alice, params=params)).status_code == 422, params
+    assert (await api.client.get(base, headers=bob)).status_code == 404
+
+
 async def test_while_a_reply_is_written_its_question_stays_put(live_server: Any) -> None:
     """A regenerate streaming: a follow-up naming its question is 422, deleting the branch it
     answers is 409 (not a reply failing to save), and switching away sticks when the reply lands."""
