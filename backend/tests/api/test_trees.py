@@ -181,13 +181,20 @@ async def test_delete_a_branch(api: Api, alice: dict[str, str]) -> None:
         api, alice, "zebra", conversation_id=conversation_id, parent_id=turns[1]["user_message"]["parent_id"]
     )
     url = f"/api/conversations/{conversation_id}/messages/{edit['user_message']['id']}"
+    exports = [f"/api/conversations/{conversation_id}/export?format={f}" for f in ("json", "markdown")]
+    searches = ["/api/conversations?q=zebra", "/api/search?q=zebra"]
+    assert (await api.client.get(searches[0], headers=alice)).json()["total"] == 1
+    assert len((await api.client.get(searches[1], headers=alice)).json()["items"]) == 2  # question and reply
+    for export in exports:
+        assert "zebra" in (await api.client.get(export, headers=alice)).text
     assert (await api.client.delete(url, headers=alice)).status_code == 204
     # The active path ran through it: it moves to the surviving sibling's branch.
     assert texts(await path(api, alice, conversation_id)) == ["q1", "q1", "q2", "q2", "q3", "q3"]
-    found = (await api.client.get("/api/conversations?q=zebra", headers=alice)).json()
-    assert found["total"] == 0  # deleted text is gone from search ...
-    export = await api.client.get(f"/api/conversations/{conversation_id}/export?format=json", headers=alice)
-    assert "zebra" not in export.text  # ... and from exports
+    # Deleted text is gone from both searches and both exports.
+    assert (await api.client.get(searches[0], headers=alice)).json()["total"] == 0
+    assert (await api.client.get(searches[1], headers=alice)).json()["items"] == []
+    for export in exports:
+        assert "zebra" not in (await api.client.get(export, headers=alice)).text
     # Deleting a message off the active path leaves the path alone; the only root is refused.
     side = await chat(
         api, alice, "side", conversation_id=conversation_id, parent_id=turns[0]["assistant_message"]["id"]
@@ -384,6 +391,37 @@ async def test_the_tree_is_paged_capped_and_without_text(api: Api, alice: dict[s
     for params in ({"limit": 5_001}, {"limit": 0}, {"after_id": 0}):
         assert (await api.client.get(base, headers=alice, params=params)).status_code == 422, params
     assert (await api.client.get(base, headers=bob)).status_code == 404
+
+
+async def test_the_model_history_is_bounded_along_the_active_path(
+    app_factory: Any, make_settings: Any, alice: dict[str, str]
+) -> None:
+    """CHAT_HISTORY_MAX_MESSAGES counts back along the active path (the new question included), never
+    into a sibling branch, however long that one is."""
+    other = await app_factory(make_settings(chat_history_max_messages=5))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://test") as client:
+        api = Api(client, other)
+        headers = await api.login("alice@example.com")
+        conversation_id, turns = await three_turns(api, headers)
+        await chat(api, headers, "b2", conversation_id=conversation_id, parent_id=turns[1]["assistant_message"]["id"])
+        if other.state.context.chat.background:
+            await asyncio.wait(other.state.context.chat.background)
+        seen: list[list[str]] = []
+        model = other.state.context.llm.model
+        original = type(model)._astream
+
+        async def recording(self: Any, messages: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append([str(m.content).split("\n")[0] for m in messages[1:]])
+            async for chunk in original(self, messages, *args, **kwargs):
+                yield chunk
+
+        type(model)._astream = recording
+        try:
+            await chat(api, headers, "b3", conversation_id=conversation_id)
+        finally:
+            type(model)._astream = original
+    # The active path is q1 a1 q2 a2 b2 a b3: its last 5, never q3 / a3 of the sibling branch.
+    assert seen == [["q2", "You said: q2", "b2", "You said: b2", "b3"]]
 
 
 async def test_while_a_reply_is_written_its_question_stays_put(live_server: Any) -> None:
