@@ -25,7 +25,12 @@ from app.models import DEFAULT_TITLE, Conversation, Message, Siblings, User, utc
 from app.services.admissions import Admissions
 from app.services.attachments import attach, claim_uploads, copy_attachments, history_with_files, read_files
 from app.services.chat_settings import new_conversation_settings, reply_settings
-from app.services.conversations import insert_conversation, insert_message, touch_conversation
+from app.services.conversations import (
+    insert_conversation,
+    insert_message,
+    insert_question_under_answer,
+    touch_conversation,
+)
 from app.services.errors import NothingToRegenerate, ServerStopping
 from app.services.events import ChatEvent, Reasoning, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
 from app.services.quotas import Quotas, check_quotas
@@ -141,24 +146,30 @@ class ChatService:
             # The active leaf is set when the reply is saved; until then the newest message is the leaf.
             history = [ChatTurn("user", text, files)]
             return PreparedTurn(conversation_id, message, history, needs_title=True, user_id=user.id, settings=settings)
-        if parent_given and parent_id is not None and parent_id == conversation.active_message_id:
-            # The leaf on screen is the active one (what the web app sends): the usual turn, no extra read.
-            parent_given = False
-        if parent_given:
-            if parent_id is not None and (await owned_message(session, conversation, parent_id)).role != "assistant":
+        # The active leaf named as the parent (what the web app sends) is the usual turn: no sibling to read.
+        edit = parent_given and (parent_id is None or parent_id != conversation.active_message_id)
+        parent: int | None
+        if parent_given and parent_id is not None:
+            # The parent is checked by the insert itself (an assistant message of this conversation),
+            # so the usual turn costs no read of it; a question, even the active leaf waiting for its
+            # reply, is never a parent.
+            inserted = await insert_question_under_answer(session, conversation.id, text, now, parent_id)
+            if inserted is None:
+                await owned_message(session, conversation, parent_id)  # 404 when not of this conversation
                 raise NotAnAnswer()
-            parent = parent_id
+            message, parent = inserted, parent_id
         else:
-            # The pointer the services keep (no extra read on the hot path); computed only when unset.
-            parent = conversation.active_message_id
-            if parent is None:
+            # A new first message (parent_id null), or the pointer the services keep (no extra read on
+            # the hot path), computed only when unset.
+            parent = None if parent_given else conversation.active_message_id
+            if parent is None and not parent_given:
                 parent = await active_leaf(session, conversation)
-        message = await insert_message(session, conversation.id, "user", text, "complete", now, parent)
+            message = await insert_message(session, conversation.id, "user", text, "complete", now, parent)
         await attach(session, message.id, uploads)
         await touch_conversation(session, conversation.id, now, active_id=message.id)
         await count_turn(session, user.id)
         await session.commit()
-        if parent_given:  # an edit: the original question is a sibling
+        if edit:  # the original question is a sibling
             message.siblings = Siblings.of(message.id, await child_ids(session, conversation.id, parent))
         return await self._prepared(session, conversation, message)
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, case, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import attributes
 
@@ -104,6 +104,31 @@ _CONVERSATIONS = cast(Table, Conversation.__table__)
 _MESSAGES = cast(Table, Message.__table__)
 _INSERT_CONVERSATION = insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id)
 _INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
+# A question under a named parent, inserted only if that parent is an assistant message of the
+# conversation: the check and the insert are one statement (no read before it, nothing to race).
+_PARENT = _MESSAGES.alias("parent")
+_QUESTION_COLUMNS = ("conversation_id", "parent_id", "role", "content", "status", "created_at")
+_INSERT_UNDER_ANSWER = (
+    insert(_MESSAGES)
+    .from_select(
+        list(_QUESTION_COLUMNS),
+        select(
+            bindparam("conversation_id", type_=_MESSAGES.c.conversation_id.type),
+            bindparam("parent_id", type_=_MESSAGES.c.parent_id.type),
+            literal("user", _MESSAGES.c.role.type),
+            bindparam("content", type_=_MESSAGES.c.content.type),
+            literal("complete", _MESSAGES.c.status.type),
+            bindparam("created_at", type_=_MESSAGES.c.created_at.type),
+        ).where(
+            exists().where(
+                _PARENT.c.id == bindparam("parent_id"),
+                _PARENT.c.conversation_id == bindparam("conversation_id"),
+                _PARENT.c.role == "assistant",
+            )
+        ),
+    )
+    .returning(_MESSAGES.c.id)
+)
 # touch_conversation's three statements, built once on the table (no ORM bulk-update pass): built
 # per call as ORM updates they cost ~0.15 ms of CPU each, twice a chat turn (profile_turn.py).
 _TOUCH = update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("touch_id"))
@@ -157,6 +182,18 @@ async def insert_message(
     }
     message_id = (await session.execute(_INSERT_MESSAGE, values)).scalar_one()
     return Message(id=message_id, **values)
+
+
+async def insert_question_under_answer(
+    session: AsyncSession, conversation_id: int, content: str, when: datetime, parent_id: int
+) -> Message | None:
+    """Store a user message under `parent_id` if that is an assistant message of the conversation
+    (committed, not a question waiting for its reply); None, with nothing stored, otherwise."""
+    values = {"conversation_id": conversation_id, "parent_id": parent_id, "content": content, "created_at": when}
+    message_id = (await session.execute(_INSERT_UNDER_ANSWER, values)).scalar_one_or_none()
+    if message_id is None:
+        return None
+    return Message(id=message_id, role="user", status="complete", **values)
 
 
 async def touch_conversation(

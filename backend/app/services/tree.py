@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, delete, exists, func, literal, select, update
+from sqlalchemy import Row, Select, Table, bindparam, delete, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import AppError
@@ -22,6 +23,7 @@ from app.services.attachments import attach_attachments
 from app.services.storage import Storage
 
 _MESSAGES = cast(Table, Message.__table__)
+TreeNode = Row[int, int | None, str, str, datetime]  # id, parent_id, role, status, created_at
 # A walk down (newest child at each step) stops here at the latest: no real conversation is deeper.
 MAX_DEPTH = 1_000_000
 
@@ -281,10 +283,13 @@ async def _release_files(session: AsyncSession, subtree: Any) -> list[str]:
 
 async def tree_page(
     session: AsyncSession, conversation: Conversation, *, limit: int, after_id: int | None
-) -> tuple[list[Message], bool]:
-    """Every node without content, by id, `limit` at a time."""
-    statement = select(Message).where(Message.conversation_id == conversation.id)
+) -> tuple[list[TreeNode], bool]:
+    """Every node without content, by id, `limit` at a time (the text is not even read: a page of
+    thousands of long replies costs what their ids and roles cost)."""
+    statement = select(Message.id, Message.parent_id, Message.role, Message.status, Message.created_at).where(
+        Message.conversation_id == conversation.id
+    )
     if after_id is not None:
         statement = statement.where(Message.id > after_id)
-    rows = list(await session.scalars(statement.order_by(Message.id).limit(limit + 1)))
+    rows = list(await session.execute(statement.order_by(Message.id).limit(limit + 1)))
     return rows[:limit], len(rows) > limit

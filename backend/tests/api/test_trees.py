@@ -181,13 +181,20 @@ async def test_delete_a_branch(api: Api, alice: dict[str, str]) -> None:
         api, alice, "zebra", conversation_id=conversation_id, parent_id=turns[1]["user_message"]["parent_id"]
     )
     url = f"/api/conversations/{conversation_id}/messages/{edit['user_message']['id']}"
+    exports = [f"/api/conversations/{conversation_id}/export?format={f}" for f in ("json", "markdown")]
+    searches = ["/api/conversations?q=zebra", "/api/search?q=zebra"]
+    assert (await api.client.get(searches[0], headers=alice)).json()["total"] == 1
+    assert len((await api.client.get(searches[1], headers=alice)).json()["items"]) == 2  # question and reply
+    for export in exports:
+        assert "zebra" in (await api.client.get(export, headers=alice)).text
     assert (await api.client.delete(url, headers=alice)).status_code == 204
     # The active path ran through it: it moves to the surviving sibling's branch.
     assert texts(await path(api, alice, conversation_id)) == ["q1", "q1", "q2", "q2", "q3", "q3"]
-    found = (await api.client.get("/api/conversations?q=zebra", headers=alice)).json()
-    assert found["total"] == 0  # deleted text is gone from search ...
-    export = await api.client.get(f"/api/conversations/{conversation_id}/export?format=json", headers=alice)
-    assert "zebra" not in export.text  # ... and from exports
+    # Deleted text is gone from both searches and both exports.
+    assert (await api.client.get(searches[0], headers=alice)).json()["total"] == 0
+    assert (await api.client.get(searches[1], headers=alice)).json()["items"] == []
+    for export in exports:
+        assert "zebra" not in (await api.client.get(export, headers=alice)).text
     # Deleting a message off the active path leaves the path alone; the only root is refused.
     side = await chat(
         api, alice, "side", conversation_id=conversation_id, parent_id=turns[0]["assistant_message"]["id"]
@@ -292,7 +299,170 @@ async def test_a_parent_that_is_the_active_leaf_is_the_usual_turn(api: Api, app:
         event.remove(engine, "before_cursor_execute", record)
     assert turn["user_message"]["parent_id"] == leaf
     assert turn["user_message"]["siblings"] == {"ids": [turn["user_message"]["id"]], "index": 0}
-    # No lookup of the parent message by id: only the chat's own writes and the history walk.
+    # No lookup of the parent message by id: it is checked inside the question's INSERT, and the
+    # only other reads of messages are the history walk.
     lookups = [s for s in statements if "WHERE messages.id =" in s and "RECURSIVE" not in s]
     assert not lookups, lookups
+    first_insert = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO messages"))
+    assert not [s for s in statements[:first_insert] if "FROM messages" in s]
     assert texts(await path(api, alice, conversation_id))[-2:] == ["q4", "q4"]
+
+
+async def test_a_question_without_its_reply_is_never_a_parent(api: Api, app: Any, alice: dict[str, str]) -> None:
+    """The model failed: the question is the active leaf, with no reply. Naming it as the parent is
+    422 on both chat routes, and nothing is stored (a user message is never a parent)."""
+    from sqlalchemy import func, select
+
+    from app.models import Message
+
+    conversation_id, _ = await three_turns(api, alice)
+    failed = await api.client.post(
+        "/api/chat", headers=alice, json={"conversation_id": conversation_id, "message": "[[fail]] q4"}
+    )
+    assert failed.status_code >= 500
+    question = (await path(api, alice, conversation_id))[-1]
+    assert (question["role"], question["content"]) == ("user", "[[fail]] q4")
+
+    async def stored() -> int:
+        async with app.state.context.sessionmaker() as session:
+            return int(await session.scalar(select(func.count()).select_from(Message)) or 0)
+
+    before = await stored()
+    for route in ("/api/chat", "/api/chat/stream"):
+        response = await api.client.post(
+            route,
+            headers=alice,
+            json={"conversation_id": conversation_id, "message": "follow-up", "parent_id": question["id"]},
+        )
+        assert (response.status_code, response.json()["code"]) == (422, "invalid_parent"), route
+    assert await stored() == before
+    assert (await path(api, alice, conversation_id))[-1]["id"] == question["id"]
+
+
+async def test_parent_id_on_the_stream_route_is_checked_too(
+    api: Api, alice: dict[str, str], bob: dict[str, str]
+) -> None:
+    """IDOR through `parent_id` on POST /api/chat/stream: a message of another conversation or user is 404."""
+    conversation_id, turns = await three_turns(api, alice)
+    other = await chat(api, alice, "elsewhere")
+    bobs = await chat(api, bob, "mine")
+    for parent_id, status in [
+        (other["assistant_message"]["id"], 404),
+        (bobs["assistant_message"]["id"], 404),
+        (turns[0]["user_message"]["id"], 422),
+    ]:
+        response = await api.client.post(
+            "/api/chat/stream",
+            headers=alice,
+            json={"conversation_id": conversation_id, "message": "x", "parent_id": parent_id},
+        )
+        assert response.status_code == status, (parent_id, response.text)
+    # Bob names his own reply as the parent in Alice's conversation: still 404, nothing said about it.
+    response = await api.client.post(
+        "/api/chat/stream",
+        headers=bob,
+        json={"conversation_id": conversation_id, "message": "x", "parent_id": bobs["assistant_message"]["id"]},
+    )
+    assert response.status_code == 404
+    assert len(await path(api, alice, conversation_id)) == 6
+
+
+async def test_the_tree_is_paged_capped_and_without_text(api: Api, alice: dict[str, str], bob: dict[str, str]) -> None:
+    conversation_id, turns = await three_turns(api, alice)
+    await chat(api, alice, "edited", conversation_id=conversation_id, parent_id=turns[0]["assistant_message"]["id"])
+    base = f"/api/conversations/{conversation_id}/tree"
+    whole = (await api.client.get(base, headers=alice)).json()
+    assert len(whole["items"]) == 8
+    assert whole["has_more"] is False
+    assert set(whole["items"][0]) == {"id", "parent_id", "role", "status", "created_at"}  # no content
+    assert whole["active_message_id"] == whole["items"][-1]["id"]
+    ids = [node["id"] for node in whole["items"]]
+    assert ids == sorted(ids)
+    paged: list[int] = []
+    after: int | None = None
+    while True:
+        params = {"limit": 3, **({"after_id": after} if after else {})}
+        page = (await api.client.get(base, headers=alice, params=params)).json()
+        paged += [node["id"] for node in page["items"]]
+        if not page["has_more"]:
+            break
+        after = page["items"][-1]["id"]
+    assert paged == ids
+    for params in ({"limit": 5_001}, {"limit": 0}, {"after_id": 0}):
+        assert (await api.client.get(base, headers=alice, params=params)).status_code == 422, params
+    assert (await api.client.get(base, headers=bob)).status_code == 404
+
+
+async def test_the_model_history_is_bounded_along_the_active_path(
+    app_factory: Any, make_settings: Any, alice: dict[str, str]
+) -> None:
+    """CHAT_HISTORY_MAX_MESSAGES counts back along the active path (the new question included), never
+    into a sibling branch, however long that one is."""
+    other = await app_factory(make_settings(chat_history_max_messages=5))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://test") as client:
+        api = Api(client, other)
+        headers = await api.login("alice@example.com")
+        conversation_id, turns = await three_turns(api, headers)
+        await chat(api, headers, "b2", conversation_id=conversation_id, parent_id=turns[1]["assistant_message"]["id"])
+        if other.state.context.chat.background:
+            await asyncio.wait(other.state.context.chat.background)
+        seen: list[list[str]] = []
+        model = other.state.context.llm.model
+        original = type(model)._astream
+
+        async def recording(self: Any, messages: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append([str(m.content).split("\n")[0] for m in messages[1:]])
+            async for chunk in original(self, messages, *args, **kwargs):
+                yield chunk
+
+        type(model)._astream = recording
+        try:
+            await chat(api, headers, "b3", conversation_id=conversation_id)
+        finally:
+            type(model)._astream = original
+    # The active path is q1 a1 q2 a2 b2 a b3: its last 5, never q3 / a3 of the sibling branch.
+    assert seen == [["q2", "You said: q2", "b2", "You said: b2", "b3"]]
+
+
+async def test_while_a_reply_is_written_its_question_stays_put(live_server: Any) -> None:
+    """A regenerate streaming: a follow-up naming its question is 422, deleting the branch it
+    answers is 409 (not a reply failing to save), and switching away sticks when the reply lands."""
+    from tests.api.test_jobs import sse_events
+
+    server = live_server(fake_llm_delay_ms=40)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        api = Api(client, server.app)
+        ana = await api.user("ana@example.com")
+        conversation_id, turns = await three_turns(api, ana)
+        question, old = turns[1]["user_message"]["id"], turns[1]["assistant_message"]["id"]
+        regenerate = f"/api/conversations/{conversation_id}/regenerate"
+        during: dict[str, httpx.Response] = {}
+        async with client.stream("POST", regenerate, headers=ana, json={"message_id": old}) as response:
+            async for name, _ in sse_events(response):
+                if name == "token" and not during:
+                    during["follow-up"] = await client.post(
+                        "/api/chat",
+                        headers=ana,
+                        json={"conversation_id": conversation_id, "message": "too soon", "parent_id": question},
+                    )
+                    during["delete"] = await client.delete(
+                        f"/api/conversations/{conversation_id}/messages/{question}", headers=ana
+                    )
+                    during["switch"] = await client.put(
+                        f"/api/conversations/{conversation_id}/active", headers=ana, json={"message_id": old}
+                    )
+                if name in ("done", "error"):
+                    done = name
+                    break
+        tree = (await client.get(f"/api/conversations/{conversation_id}/tree", headers=ana)).json()
+        shown = await path(api, ana, conversation_id)
+    follow_up, deleted, switched = during["follow-up"], during["delete"], during["switch"]
+    assert (follow_up.status_code, follow_up.json()["code"]) == (422, "invalid_parent")
+    assert (deleted.status_code, deleted.json()["code"]) == (409, "reply_in_progress")
+    assert switched.status_code == 200
+    assert done == "done"
+    answers = [node["id"] for node in tree["items"] if node["parent_id"] == question]
+    assert len(answers) == 2  # the new reply is saved under its question, beside the old one
+    assert len(tree["items"]) == 7
+    # The person switched back to the old reply while the new one was written: it does not pull them back.
+    assert [m["id"] for m in shown] == [m["id"] for t in turns for m in (t["user_message"], t["assistant_message"])]

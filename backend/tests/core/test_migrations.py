@@ -140,11 +140,35 @@ def test_0002_turns_every_existing_conversation_into_a_chain(empty_database_url:
         await engine.dispose()
         return [tuple(row) for row in messages], [tuple(row) for row in active]  # type: ignore[misc]
 
+    async def history() -> tuple[dict[int, list[str]], list[str]]:
+        """What the app reads back: each conversation's page of messages, and the model's history."""
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        from app.models import Conversation
+        from app.services.tree import active_page, path_history
+
+        engine = create_async_engine(url)
+        pages: dict[int, list[str]] = {}
+        async with AsyncSession(engine) as session:
+            for conversation_id in (1, 2, 3):
+                conversation = await session.get(Conversation, conversation_id)
+                assert conversation is not None
+                page, has_more = await active_page(session, conversation, limit=100, before_id=None)
+                assert has_more is False
+                pages[conversation_id] = [message.content for message in page]
+            model_history = [turn.content for turn in await path_history(session, 1, 6, 200)]
+        await engine.dispose()
+        return pages, model_history
+
     asyncio.run(populate())
     alembic_upgrade(url, "head")
     messages, active = asyncio.run(read())
     assert messages == [(1, None), (2, None), (3, 1), (4, 2), (5, 3), (6, 5), (7, 4)]
     assert active == [(1, 6), (2, 7), (3, None)]
+    # The same history as before the upgrade, oldest first, for the person and for the model.
+    pages, model_history = asyncio.run(history())
+    assert pages == {1: ["m1", "m3", "m5", "m6"], 2: ["m2", "m4", "m7"], 3: []}
+    assert model_history == ["m1", "m3", "m5", "m6"]
 
 
 def test_0012_counts_each_days_reply_tokens_in_one_pass(empty_database_url: str) -> None:

@@ -34,6 +34,7 @@ from app.schemas import (
 from app.services import conversations as service
 from app.services import tree
 from app.services.chat_settings import SETTING_FIELDS, changed_settings, new_conversation_settings
+from app.services.errors import ReplyInProgress
 from app.services.presets import visible_preset
 
 TREE_MAX_NODES = 5_000  # per page of GET .../tree
@@ -162,9 +163,13 @@ async def delete_branch(
     message_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     session: SessionDep,
     storage: StorageDep,
+    context: ContextDep,
 ) -> None:
     """Delete a message and every message below it (and the files only they carried); the active
-    branch moves to a sibling's if it ran through it."""
+    branch moves to a sibling's if it ran through it. 409 `reply_in_progress` while a reply is
+    being written in the conversation (its question could be in the branch: stop it or wait)."""
+    if conversation.id in await context.jobs.generating(conversation.user_id):
+        raise ReplyInProgress()
     await tree.delete_branch(session, conversation, message_id, storage)
 
 

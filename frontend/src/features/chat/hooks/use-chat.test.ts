@@ -389,6 +389,25 @@ describe("useChat, conversation trees", () => {
     expect(requests.at(-1)).toMatchObject({ url: "/api/conversations/7/regenerate", body: { message_id: 10 } });
   });
 
+  it("names no parent when the path on screen ends with a question (its reply failed or is not saved)", async () => {
+    // The server answers a question named as the parent with 422: a question is never a parent.
+    const unanswered = [message(1, "user", "First"), message(2, "assistant", "First answer"), message(3, "user", "Lost")];
+    const fetchMock = mockFetch(
+      sse([
+        ["start", { conversation_id: 7, user_message: message(4, "user", "Again") }],
+        ["done", { assistant_message: message(5, "assistant", "Reply") }],
+      ]),
+      { saved: unanswered },
+    );
+    const callbacks = { onConversationStarted: vi.fn(), onTitle: vi.fn(), onActivity: vi.fn() };
+    const { result } = renderHook(() => useChat(7, callbacks));
+    await waitFor(() => expect(result.current.messages).toHaveLength(3));
+    await act(async () => void (await result.current.send("Again")));
+    const posted = fetchMock.mock.calls.filter(([url]) => url === "/api/chat/stream");
+    expect(posted).toHaveLength(1);
+    expect(JSON.parse(String(posted[0]?.[1]?.body))).toEqual({ conversation_id: 7, message: "Again" });
+  });
+
   it("switches branches one request at a time, showing a branch seen before at once", async () => {
     const pending: { messageId: number; answer: (response: Response) => void }[] = [];
     const { result, requests } = mockTreeBackend(
