@@ -7,6 +7,7 @@ import asyncio
 import io
 import os
 import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -352,6 +353,34 @@ async def test_unattached_uploads_are_removed_after_a_day(
     assert (await api.client.get(f"/api/uploads/{sent['id']}", headers=alice)).status_code == 200
     assert not orphan.exists()
     assert len(stored_files(settings.data_dir)) == 2
+
+
+async def test_the_app_itself_sweeps_unattached_uploads_after_an_upload_at_most_once_an_hour(
+    api: Api, alice: dict[str, str], app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No cron needed: an upload runs the cleanup in the background when the last one is an hour old."""
+    from app.services import uploads as service
+
+    async def upload_a_day_ago(name: str) -> int:
+        upload_id = int((await upload(api.client, alice, name, name.encode())).json()["id"])
+        async with app.state.context.sessionmaker() as session:
+            day_ago = utcnow() - timedelta(hours=25)
+            await session.execute(update(Upload).where(Upload.id == upload_id).values(created_at=day_ago))
+            await session.commit()
+        return upload_id
+
+    async def status(upload_id: int) -> int:
+        return (await api.client.get(f"/api/uploads/{upload_id}", headers=alice)).status_code
+
+    first = await upload_a_day_ago("first.txt")
+    monkeypatch.setattr(service, "_last_sweep", 0.0)  # as in a process that has not swept yet
+    second = await upload_a_day_ago("second.txt")  # this upload's sweep removes the first
+    assert await status(first) == 404
+    await upload(api.client, alice, "third.txt", b"third")  # less than an hour later: no sweep
+    assert await status(second) == 200
+    monkeypatch.setattr(service, "_last_sweep", time.monotonic() - service.SWEEP_EVERY_S - 1)
+    await upload(api.client, alice, "fourth.txt", b"fourth")
+    assert await status(second) == 404
 
 
 async def test_deleting_a_conversation_deletes_its_files(
