@@ -142,7 +142,9 @@ class Bench:
         for run in range(runs):
             log_path = self.work / f"gemini-{run}.log"
             # Run 1 starts on an empty data folder (migrations run); later runs on the existing one.
-            server = await servers.start_server(servers.gemini_env(data_dir), cpu=0, log_path=log_path)
+            server = await servers.start_server(
+                servers.gemini_env(data_dir), cpu=0 if self.args.pin else None, log_path=log_path
+            )
             times.append(server.healthy_after)
             try:
                 if run == runs - 1:

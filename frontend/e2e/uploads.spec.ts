@@ -13,6 +13,14 @@ const PDF = Buffer.from(
   "base64",
 );
 
+// 4x4 pictures in the other accepted image formats (Pillow).
+const JPEG = Buffer.from(
+  "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/2wBDAQkJCQwLDBgNDRgyIRwhMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjL/wAARCAAEAAQDASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDxyiiiv3E8w//Z",
+  "base64",
+);
+const WEBP = Buffer.from("UklGRjoAAABXRUJQVlA4IC4AAADQAQCdASoEAAQAAUAmJaACdLoB+AADsAD+82mX/mwIGaH0wf+mkeNI8aR8poAA", "base64");
+const GIF = Buffer.from("R0lGODdhBAAEAIEAAP//AAAAAAAAAAAAACwAAAAABAAEAAAICQABCBxIsCCAgAA7", "base64");
+
 function attachInput(page: Page) {
   return page.getByTestId("attach-input");
 }
@@ -95,4 +103,53 @@ test("drop a file onto the chat and paste an image", async ({ page }) => {
     document.activeElement!.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
   }, [...PNG]);
   await expect(page.locator(".attachment-chip", { hasText: "image.png" })).toHaveClass(/ready/);
+});
+
+test("to a Gemini model: every image type and text files; the sent message shows thumbnails that open full size", async ({
+  page,
+}) => {
+  await signUp(page);
+  // A model that reads images (answered by the local fake Gemini server).
+  await page.getByRole("button", { name: /^Model: / }).click();
+  await page.getByRole("option", { name: /^Gemini 2\.5 Flash\b/ }).first().click();
+  await expect(page.getByRole("button", { name: "Model: Gemini 2.5 Flash" })).toBeVisible();
+
+  await attachInput(page).setInputFiles([
+    { name: "red.png", mimeType: "image/png", buffer: PNG },
+    { name: "blue.jpg", mimeType: "image/jpeg", buffer: JPEG },
+    { name: "green.webp", mimeType: "image/webp", buffer: WEBP },
+    { name: "yellow.gif", mimeType: "image/gif", buffer: GIF },
+    { name: "table.csv", mimeType: "text/csv", buffer: Buffer.from("a,b\n1,2\n") },
+  ]);
+  const chips = page.locator(".composer .attachment-chip");
+  await expect(chips).toHaveCount(5);
+  for (let i = 0; i < 5; i++) await expect(chips.nth(i)).toHaveClass(/ready/);
+  await expect(chips.locator("img.attachment-thumb")).toHaveCount(4);
+  await composer(page).fill("What are these?");
+  await composer(page).press("Enter");
+  await expect(page.getByRole("button", { name: /^(Stop|Parar)$/ })).toHaveCount(0, { timeout: 20_000 });
+  await expect(assistantMessages(page).last()).not.toBeEmpty();
+  await expect(chips).toHaveCount(0);
+
+  const sent = userMessages(page).last();
+  const thumbnails = sent.locator("button.message-thumb img");
+  await expect(thumbnails).toHaveCount(4);
+  // Each thumbnail is the stored file fetched with the token, decoded by the browser.
+  for (let i = 0; i < 4; i++) {
+    await expect(thumbnails.nth(i)).toHaveAttribute("src", /^blob:/);
+    await expect.poll(() => thumbnails.nth(i).evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  }
+  await expect(sent.getByRole("button", { name: /Download table\.csv/ })).toBeVisible();
+
+  await sent.getByRole("button", { name: "Open blue.jpg" }).click();
+  const dialog = page.getByRole("dialog", { name: "blue.jpg" });
+  await expect(dialog).toBeVisible();
+  const full = dialog.locator("img.message-image-full");
+  await expect.poll(() => full.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(4);
+  await dialog.getByRole("button", { name: "Close" }).click();
+  await expect(dialog).toBeHidden();
+
+  // Opened again, the thumbnails come from the server.
+  await page.reload();
+  await expect(userMessages(page).last().locator("button.message-thumb img")).toHaveCount(4);
 });

@@ -74,6 +74,21 @@ async def claim_uploads(
     return uploads
 
 
+async def check_readable(session: AsyncSession, message_id: int, *, vision: bool) -> None:
+    """Raise CannotReadImages when the message carries an image and the model cannot read images: a
+    regenerate or an edit of a question whose conversation has moved to a text-only model."""
+    if vision:
+        return
+    image = await session.scalar(
+        select(MessageAttachment.upload_id)
+        .join(Upload, Upload.id == MessageAttachment.upload_id)
+        .where(MessageAttachment.message_id == message_id, Upload.mime_type.in_(_IMAGE_MIME_TYPES))
+        .limit(1)
+    )
+    if image is not None:
+        raise CannotReadImages()
+
+
 async def attach(session: AsyncSession, message_id: int, uploads: Sequence[Upload]) -> None:
     """Link the claimed uploads to the new message, in the caller's transaction.
 

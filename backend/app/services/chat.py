@@ -23,7 +23,14 @@ from app.llm import LLMError, LLMInternalError, LLMService
 from app.llm.types import ChatTurn, ReplySettings, Thought, TokenUsage
 from app.models import DEFAULT_TITLE, Conversation, Message, Siblings, User, utcnow
 from app.services.admissions import Admissions
-from app.services.attachments import attach, claim_uploads, copy_attachments, history_with_files, read_files
+from app.services.attachments import (
+    attach,
+    check_readable,
+    claim_uploads,
+    copy_attachments,
+    history_with_files,
+    read_files,
+)
 from app.services.chat_settings import new_conversation_settings, reply_settings
 from app.services.conversations import (
     insert_conversation,
@@ -196,6 +203,8 @@ class ChatService:
             question = await session.get(Message, target.parent_id) if target.parent_id is not None else None
         if question is None or question.role != "user":
             raise NothingToRegenerate()
+        # Its images go to the model again: refused before anything is stored when it cannot read them.
+        await check_readable(session, question.id, vision=self.llm.vision_for(reply_settings(conversation).model))
         now = utcnow()
         if new_text is not None:
             edited = await insert_message(

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app.models import Message, MessageAttachment, Upload
 from tests.conftest import Api, parse_sse
 from tests.fakes import files
+from tests.fakes.gemini_server import FakeGeminiServer
 
 
 async def upload(api: Api, headers: dict[str, str], name: str, data: bytes) -> dict[str, Any]:
@@ -202,3 +203,51 @@ async def test_deleting_a_branch_deletes_only_the_files_no_other_message_has(
     assert stored_files(settings.data_dir) == []
     assert await count(app, MessageAttachment) == 0
     assert await count(app, Upload) == 0
+
+
+async def test_after_a_switch_to_a_text_only_model_old_images_are_a_note_and_resending_them_is_refused(
+    app_factory: Any, make_settings: Any
+) -> None:
+    """Peers' bug (Open WebUI #10592, LibreChat #15274): once a conversation with an image moves to a
+    model without vision, every turn failed. Here later turns go on (the image becomes a note), and
+    a regenerate or an edit of the image's question is refused with 422 before anything is stored."""
+    with FakeGeminiServer() as gemini:
+        settings = make_settings(google_api_key="test-key", gemini_base_url=gemini.url, llm_max_retries=1)
+        app = await app_factory(settings)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            api = Api(client, app)
+            alice = await api.user("alice@example.com")
+            created = await client.post(
+                "/api/conversations", headers=alice, json={"title": "Photo", "model": "gemini-2.5-flash"}
+            )
+            conversation_id = created.json()["id"]
+            photo = await upload(api, alice, "photo.png", files.image("PNG"))
+            gemini.script(reply="A red square.")
+            first = await chat(
+                api, alice, conversation_id=conversation_id, message="What is it?", attachment_ids=[photo["id"]]
+            )
+            assert first.status_code == 200, first.text
+            question_id = first.json()["user_message"]["id"]
+            switched = await client.patch(
+                f"/api/conversations/{conversation_id}", headers=alice, json={"model": "fake"}
+            )
+            assert switched.status_code == 200, switched.text
+
+            later = await chat(api, alice, conversation_id=conversation_id, message="And its colour?")
+            assert later.status_code == 200, later.text
+            assert later.json()["assistant_message"]["status"] == "complete"
+            before = (await client.get(f"/api/conversations/{conversation_id}/messages", headers=alice)).json()
+            used = (await client.get("/api/usage", headers=alice)).json()["daily_messages_used"]
+
+            base = f"/api/conversations/{conversation_id}/regenerate"
+            for body in ({"message_id": question_id}, {"message_id": question_id, "message": "What is it, really?"}):
+                refused = await client.post(base, headers=alice, json=body)
+                assert refused.status_code == 422, refused.text
+                assert refused.json() == {"detail": "this model cannot read images", "code": "model_cannot_read_images"}
+            after = (await client.get(f"/api/conversations/{conversation_id}/messages", headers=alice)).json()
+            assert [m["id"] for m in after["items"]] == [m["id"] for m in before["items"]]  # same path, nothing new
+            assert await count(app, Message) == 4
+            assert (await client.get("/api/usage", headers=alice)).json()["daily_messages_used"] == used
+            # Regenerating the text-only question is still fine.
+            again = await client.post(base, headers=alice, json={})
+            assert "event: done" in again.text

@@ -55,3 +55,28 @@ async def test_uploads_live_in_the_bucket_when_one_is_set(moto_s3: str, app_fact
             await session.commit()
         assert (await client.delete(f"/api/conversations/{chat['conversation_id']}", headers=alice)).status_code == 204
         assert keys(moto_s3) == []
+
+
+async def test_files_sent_in_the_chat_are_read_from_the_bucket_and_go_with_their_conversation(
+    moto_s3: str, app_factory: Any, make_settings: Any
+) -> None:
+    settings = make_settings(uploads_s3_bucket=BUCKET, aws_endpoint_url=moto_s3)
+    app = await app_factory(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        alice = await Api(client, app).user("alice@example.com")
+        ids = []
+        for name, data in (("notes.txt", b"The code word is heron."), ("lease.pdf", files.pdf(text="Rent 900"))):
+            created = await client.post("/api/uploads", headers=alice, files={"file": (name, data)})
+            assert created.status_code == 201, created.text
+            ids.append(created.json()["id"])
+        assert len(keys(moto_s3)) == 2
+        reply = await client.post("/api/chat", headers=alice, json={"message": "Read these", "attachment_ids": ids})
+        assert reply.status_code == 200, reply.text
+        content = reply.json()["assistant_message"]["content"]  # the fake model repeats its prompt's last turn
+        assert 'File "notes.txt":\nThe code word is heron.' in content
+        assert 'File "lease.pdf":\nRent 900' in content
+        conversation_id = reply.json()["conversation_id"]
+        assert (await client.delete(f"/api/conversations/{conversation_id}", headers=alice)).status_code == 204
+        assert keys(moto_s3) == []
+        for upload_id in ids:
+            assert (await client.get(f"/api/uploads/{upload_id}", headers=alice)).status_code == 404

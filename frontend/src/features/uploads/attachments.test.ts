@@ -78,6 +78,11 @@ describe("attachment chips", () => {
   it("names the server's refusals", () => {
     expect(uploadErrorKey(413, "The file is too large: the limit is 10 MB.")).toBe("too_big");
     expect(uploadErrorKey(413, "Your uploads use 199.5 MB of your 200 MB. Delete some…")).toBe("quota");
+    expect(uploadErrorKey(413, "The image is too large: 10000 × 5000 pixels; the limit is 25 megapixels.")).toBe(
+      "too_many_pixels",
+    );
+    expect(uploadErrorKey(413, "The image is too large: more than 25 megapixels.")).toBe("too_many_pixels");
+    expect(uploadErrorKey(413, "The animation is too large: 5 frames of 100 × 100 pixels.")).toBe("too_many_pixels");
     expect(uploadErrorKey(415, "This file type is not supported.")).toBe("wrong_type");
     expect(uploadErrorKey(0, "network error")).toBe("network");
     expect(uploadErrorKey(500, "Internal server error.")).toBe("failed");

@@ -9,7 +9,14 @@ export const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"
 export const ACCEPT =
   "image/png,image/jpeg,image/webp,image/gif,application/pdf,text/*,.txt,.md,.csv,.json,.py,.js,.ts,.tsx,.jsx,.java,.c,.cpp,.h,.go,.rs,.rb,.php,.sh,.sql,.yaml,.yml,.toml,.xml,.html,.css";
 
-export type UploadErrorKey = "too_big" | "wrong_type" | "quota" | "too_many" | "network" | "failed";
+export type UploadErrorKey =
+  | "too_big"
+  | "too_many_pixels"
+  | "wrong_type"
+  | "quota"
+  | "too_many"
+  | "network"
+  | "failed";
 
 export interface AttachmentChip {
   key: string;
@@ -77,7 +84,12 @@ export function chipFor(file: File, key: string, current: AttachmentChip[], prev
 
 /** The server's answer as one of the chip's messages. */
 export function uploadErrorKey(status: number, detail: string): UploadErrorKey {
-  if (status === 413) return detail.startsWith("Your uploads use") ? "quota" : "too_big";
+  if (status === 413) {
+    if (detail.startsWith("Your uploads use")) return "quota";
+    // An image (or animation) with too many pixels is refused whatever its size in bytes.
+    if (/^The (image|animation) is too large/.test(detail)) return "too_many_pixels";
+    return "too_big";
+  }
   if (status === 415) return "wrong_type";
   if (status === 0) return "network";
   return "failed";

@@ -121,15 +121,18 @@ describe("Composer with attachments", () => {
   it("shows the error on the chip in the person's language", async () => {
     const tooBig: AttachmentChip = { ...uploadingChip, status: "error", error: "too_big" };
     const quota: AttachmentChip = { ...readyChip, key: "q", upload: undefined, status: "error", error: "quota" };
-    render(<Composer value="" onChange={() => undefined} onSend={vi.fn()} onStop={vi.fn()} streaming={false} attachments={attachmentsWith([tooBig, quota])} />);
+    const bomb: AttachmentChip = { ...uploadingChip, key: "p", status: "error", error: "too_many_pixels" };
+    render(<Composer value="" onChange={() => undefined} onSend={vi.fn()} onStop={vi.fn()} streaming={false} attachments={attachmentsWith([tooBig, quota, bomb])} />);
     expect(screen.getAllByRole("alert").map((node) => node.textContent)).toEqual([
       "Too big (the limit is 10 MB)",
       "Your storage for files is full",
+      "The image is too large (too many pixels)",
     ]);
     await act(() => i18n.changeLanguage("pt-BR"));
     expect(screen.getAllByRole("alert").map((node) => node.textContent)).toEqual([
       "Grande demais (o limite é 10 MB)",
       "Seu espaço para arquivos está cheio",
+      "A imagem é grande demais (pixels demais)",
     ]);
     await act(() => i18n.changeLanguage("en"));
   });
