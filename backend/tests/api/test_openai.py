@@ -8,13 +8,21 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httpx
+import pytest
 from langchain_core.messages import BaseMessage, SystemMessage
 
 from app.core.config import Settings
 from app.llm.fake import FakeChatModel
 from tests.conftest import Api
+from tests.fakes.gemini_server import FakeGeminiServer
 
 URL = "/v1/chat/completions"
+
+
+@pytest.fixture(autouse=True)
+def no_embedded_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model lists here do not depend on whether this machine has the embedded model installed."""
+    monkeypatch.setattr("app.llm.models.local_model_available", lambda settings: False)
 
 
 async def key_for(api: Api, headers: dict[str, str]) -> dict[str, str]:
@@ -92,6 +100,54 @@ async def test_the_same_endpoint_answers_under_api_v1_and_with_the_web_token(api
     assert models["object"] == "list"
     assert [m["id"] for m in models["data"]] == ["fake"]
     assert (await api.client.post(URL, headers=key, json={**body(), "model": "conversa"})).status_code == 200
+
+
+async def test_the_models_are_conversas_model_list_and_each_one_answers(
+    app_factory: Callable[[Settings], Any], make_settings: Callable[..., Settings]
+) -> None:
+    with FakeGeminiServer() as gemini:
+        settings = make_settings(
+            llm_provider="gemini",
+            google_api_key="test-key",
+            gemini_base_url=gemini.url,
+            gemini_models="gemini-2.5-flash, gemini-2.0-flash",
+            llm_max_retries=1,
+        )
+        app = await app_factory(settings)  # type: ignore[misc]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            api = Api(client, app)
+            alice = await api.user("alice@example.com")
+            key = await key_for(api, alice)
+            listed = [m["id"] for m in (await client.get("/v1/models", headers=key)).json()["data"]]
+            web_list = [m["id"] for m in (await client.get("/api/models", headers=alice)).json()]
+            one = await client.get("/v1/models/gemini-2.0-flash", headers=key)
+            missing = await client.get("/v1/models/gpt-9", headers=key)
+            with_slash = await client.get("/v1/models/meta-llama/llama-3", headers=key)
+            answers = {}
+            for model in ("gemini-2.0-flash", "conversa", "fake"):
+                gemini.reset()
+                response = await client.post(URL, headers=key, json={**body("which model?"), "model": model})
+                assert response.status_code == 200, (model, response.text)
+                asked = [request.model for request in gemini.generate_requests()]
+                answers[model] = (response.json()["model"], asked)
+    assert listed == ["gemini-2.5-flash", "gemini-2.0-flash", "fake"]  # the default first
+    assert sorted(listed) == sorted(web_list)
+    assert one.status_code == 200
+    assert one.json() == {
+        "id": "gemini-2.0-flash",
+        "object": "model",
+        "created": one.json()["created"],
+        "owned_by": "conversa",
+    }
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "model_not_found"
+    assert with_slash.status_code == 404
+    assert with_slash.json()["error"]["code"] == "model_not_found"  # a model id, not an unknown path
+    assert answers == {
+        "gemini-2.0-flash": ("gemini-2.0-flash", ["gemini-2.0-flash"]),
+        "conversa": ("gemini-2.5-flash", ["gemini-2.5-flash"]),
+        "fake": ("fake", []),  # the development model answers itself; Gemini is not asked
+    }
 
 
 async def test_the_clients_system_message_replaces_the_default_and_options_reach_the_model(
