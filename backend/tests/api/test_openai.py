@@ -150,6 +150,32 @@ async def test_the_models_are_conversas_model_list_and_each_one_answers(
     }
 
 
+async def test_other_paths_under_v1_are_openai_404s_never_the_web_app(
+    app_factory: Callable[[Settings], Any], make_settings: Callable[..., Settings], tmp_path: Any
+) -> None:
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<!doctype html><title>Conversa</title>")
+    app = await app_factory(make_settings(static_dir=web))  # type: ignore[misc]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        assert (await client.get("/s/some-share")).text.startswith("<!doctype html>")  # the SPA is mounted
+        answers = [
+            await client.request(method, path)
+            for method, path in (("GET", "/v1/embeddings"), ("POST", "/v1/completions"), ("GET", "/api/v1/files/x"))
+        ]
+        other_method = await client.put("/v1/chat/completions")
+        other_method_api = await client.delete("/api/v1/models")
+    for response in answers:
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["error"]["code"] == "unknown_url"
+        assert response.json()["error"]["type"] == "invalid_request_error"
+    for response, allowed in ((other_method, "POST"), (other_method_api, "GET")):
+        assert response.status_code == 405, response.text
+        assert response.headers["allow"] == allowed
+        assert response.json()["error"]["code"] == "method_not_allowed"
+
+
 async def test_the_clients_system_message_replaces_the_default_and_options_reach_the_model(
     api: Api, app: Any, alice: dict[str, str]
 ) -> None:

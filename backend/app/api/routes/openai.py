@@ -342,3 +342,29 @@ async def _chunks(
             await record_api_turn(context.sessionmaker, user.id, usage.prompt_tokens, usage.completion_tokens)
     yield b"data: [DONE]\n\n"
 
+
+# Last in the router: any other path under /v1 is OpenAI's 404 (never the web app's index.html,
+# which the SPA fallback would otherwise serve with a 200 to a GET), another method on a /v1 path
+# a 405 with `Allow` (this route would otherwise answer before the router's own 405).
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def unknown_endpoint(path: str, request: Request) -> Response:
+    allowed = _allowed_methods("/" + path)
+    if allowed:
+        return error_response(
+            status.HTTP_405_METHOD_NOT_ALLOWED,
+            f"Method {request.method} is not allowed on {request.url.path[:200]}; use {', '.join(allowed)}.",
+            code="method_not_allowed",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    raise OpenAIError(404, f"Unknown request URL: {request.method} {request.url.path[:200]}.", code="unknown_url")
+
+
+def _allowed_methods(path: str) -> list[str]:
+    """The methods this router's other routes take for `path` (relative to /v1 or /api/v1)."""
+    methods = {
+        method
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.endpoint is not unknown_endpoint and route.path_regex.match(path)
+        for method in route.methods or ()
+    }
+    return sorted(methods)
