@@ -176,6 +176,32 @@ async def test_other_paths_under_v1_are_openai_404s_never_the_web_app(
         assert response.json()["error"]["code"] == "method_not_allowed"
 
 
+async def test_a_body_over_the_size_cap_is_a_413_in_openais_shape(
+    app_factory: Callable[[Settings], Any], make_settings: Callable[..., Settings]
+) -> None:
+    app = await app_factory(make_settings(max_body_bytes=2000))  # type: ignore[misc]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        api = Api(client, app)
+        key = await key_for(api, await api.user("alice@example.com"))
+        too_big = body("x" * 5000)
+        declared = await client.post(URL, headers=key, json=too_big)
+        web_app = await client.post("/api/chat", headers=key, json={"message": "x" * 5000})
+
+        async def chunks() -> Any:  # no Content-Length: the cap is found while reading
+            yield b'{"model": "fake", "messages": [{"role": "user", "content": "'
+            for _ in range(10):
+                yield b"x" * 500
+            yield b'"}]}'
+
+        streamed = await client.post(URL, headers={**key, "content-type": "application/json"}, content=chunks())
+    for response in (declared, streamed):
+        assert response.status_code == 413, response.text
+        assert response.json()["error"]["type"] == "invalid_request_error"
+        assert response.json()["error"]["code"] == "request_too_large"
+    assert web_app.status_code == 413
+    assert web_app.json()["code"] == "too_large"  # the rest of the API keeps its own shape
+
+
 async def test_the_clients_system_message_replaces_the_default_and_options_reach_the_model(
     api: Api, app: Any, alice: dict[str, str]
 ) -> None:
