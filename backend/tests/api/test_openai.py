@@ -3,7 +3,9 @@ options, errors in OpenAI's shape (a failing stream ends with an error chunk and
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -290,6 +292,38 @@ async def test_a_stream_failing_midway_ends_with_an_error_chunk_and_done(api: Ap
     assert any(e.get("choices") and e["choices"][0]["delta"].get("content") for e in events[:-2])
 
 
+class StallingModel(FakeChatModel):
+    """Sends a few tokens, then goes silent (a provider that stops answering mid-way)."""
+
+    async def _astream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any):  # type: ignore[no-untyped-def,override]
+        sent = 0
+        async for piece in super()._astream(messages, stop, run_manager, **kwargs):
+            yield piece
+            sent += 1
+            if sent == 3:
+                await asyncio.sleep(3600)
+
+
+async def test_a_stream_whose_model_goes_silent_ends_with_a_timeout_chunk_and_done(
+    app_factory: Callable[[Settings], Any], make_settings: Callable[..., Settings]
+) -> None:
+    app = await app_factory(make_settings(llm_timeout_s=0.5))  # type: ignore[misc]
+    app.state.context.llm.built_model = StallingModel(delay_s=0)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        api = Api(client, app)
+        key = await key_for(api, await api.user("alice@example.com"))
+        started = time.monotonic()
+        async with asyncio.timeout(20):  # a hang fails here instead of blocking the suite
+            response = await client.post(URL, headers=key, json=body("go quiet", stream=True))
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    events = data_lines(response.text)
+    assert events[-1] == "[DONE]"
+    assert events[-2]["error"]["code"] == "model_timeout"
+    assert "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-2]).startswith("You said:")
+    assert elapsed < 10
+
+
 async def test_the_users_rate_limit_applies_before_any_chunk(
     app_factory: Callable[[Settings], Any], make_settings: Callable[..., Settings]
 ) -> None:
@@ -319,11 +353,16 @@ async def test_the_daily_quota_counts_api_calls_which_are_not_stored(
         assert (await client.post(URL, headers=key, json=body())).status_code == 200
         assert (await client.post(URL, headers=key, json=body(stream=True))).status_code == 200
         over = await client.post(URL, headers=key, json=body())
+        stream_over = await client.post(URL, headers=key, json=body(stream=True))
         web_over = await client.post("/api/chat", headers=alice, json={"message": "one more"})
         usage = (await client.get("/api/usage", headers=alice)).json()
         conversations = (await client.get("/api/conversations", headers=alice)).json()
     assert over.status_code == 429
     assert "daily limit" in over.json()["error"]["message"]
+    assert over.json()["error"]["code"] == "insufficient_quota"
+    assert stream_over.status_code == 429  # before any chunk: a JSON error, not an event stream
+    assert stream_over.headers["content-type"] == "application/json"
+    assert stream_over.json()["error"]["code"] == "insufficient_quota"
     assert web_over.status_code == 429
     assert usage["daily_messages_used"] == 3
     assert conversations["total"] == 1  # only the web app's
