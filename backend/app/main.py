@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_limits={"/api/uploads": settings.upload_max_bytes + MULTIPART_OVERHEAD},
+        openai_prefixes=("/v1/", "/api/v1/"),
     )
     metrics_on = settings.metrics_token is not None and bool(settings.metrics_token.get_secret_value())
     app_metrics.enable(metrics_on)

@@ -38,13 +38,21 @@ class RequestContextMiddleware:
     """Request id, security headers, a body size cap, and one log line per request.
 
     `body_limits` gives a path its own cap (POST /api/uploads takes files far above the JSON limit);
-    the route still checks its own, exact, limit while it reads.
+    the route still checks its own, exact, limit while it reads. Under `openai_prefixes` (the
+    OpenAI-compatible endpoint) the 413 comes in OpenAI's error shape, as every error there does.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, body_limits: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        body_limits: Mapping[str, int] | None = None,
+        openai_prefixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_limits = dict(body_limits or {})
+        self.openai_prefixes = openai_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,10 +67,11 @@ class RequestContextMiddleware:
         status_code = 500
         response_started = False
         limit = self.body_limits.get(path, self.max_body_bytes)
+        openai_shape = bool(self.openai_prefixes) and path.startswith(self.openai_prefixes)
 
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > limit:
-            await _send_json(send, 413, f"The request body is too large (limit {limit} bytes).", request_id)
+            await _send_too_large(send, limit, request_id, openai_shape=openai_shape)
             self._log(scope, 413, started, request_id)
             return
 
@@ -96,7 +105,7 @@ class RequestContextMiddleware:
         except BodyTooLarge:
             status_code = 413
             if not response_started:
-                await _send_json(send, 413, f"The request body is too large (limit {limit} bytes).", request_id)
+                await _send_too_large(send, limit, request_id, openai_shape=openai_shape)
         finally:
             self._log(scope, status_code, started, request_id)
 
@@ -133,8 +142,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _send_json(send: Send, status_code: int, detail: str, request_id: str) -> None:
-    body = json.dumps({"detail": detail, "code": "too_large"}).encode()
+async def _send_too_large(send: Send, limit: int, request_id: str, *, openai_shape: bool) -> None:
+    message = f"The request body is too large (limit {limit} bytes)."
+    if openai_shape:
+        error = {"message": message, "type": "invalid_request_error", "param": None, "code": "request_too_large"}
+        await _send_json(send, 413, {"error": error}, request_id)
+    else:
+        await _send_json(send, 413, {"detail": message, "code": "too_large"}, request_id)
+
+
+async def _send_json(send: Send, status_code: int, payload: Mapping[str, object], request_id: str) -> None:
+    body = json.dumps(payload).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

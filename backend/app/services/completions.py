@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import AppError
 from app.llm import ChatTurn, GenerationOptions, LLMInternalError, LLMService, TokenUsage
+from app.llm.types import ReplySettings
 from app.services.admissions import Admissions
 from app.services.errors import ServerStopping
 from app.services.usage import count_turn
@@ -36,13 +37,17 @@ async def stream_completion(
     stopping: asyncio.Event,
     turns: Sequence[tuple[Literal["user", "assistant"], str]],
     *,
+    model: str,
     system_prompt: str | None,
     options: GenerationOptions,
     usage: TokenUsage,
 ) -> AsyncGenerator[str, None]:
-    """The reply's text deltas; `usage` is filled in as the provider reports it."""
+    """The reply's text deltas from `model` (an id of the model catalog, as a conversation's
+    `model` is: the same defaults, e.g. no web search or thinking); `usage` is filled in as the
+    provider reports it."""
     history = [ChatTurn(role, text) for role, text in turns]
-    deltas = llm.stream_reply(history, system_prompt=system_prompt, options=options, usage=usage)
+    reply = ReplySettings(model=model)
+    deltas = llm.stream_reply(history, system_prompt=system_prompt, options=options, usage=usage, reply=reply)
     async for delta in _paced(deltas, admissions, stopping):
         yield delta
 

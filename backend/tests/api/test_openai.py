@@ -3,18 +3,28 @@ options, errors in OpenAI's shape (a failing stream ends with an error chunk and
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httpx
+import pytest
 from langchain_core.messages import BaseMessage, SystemMessage
 
 from app.core.config import Settings
 from app.llm.fake import FakeChatModel
 from tests.conftest import Api
+from tests.fakes.gemini_server import FakeGeminiServer
 
 URL = "/v1/chat/completions"
+
+
+@pytest.fixture(autouse=True)
+def no_embedded_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model lists here do not depend on whether this machine has the embedded model installed."""
+    monkeypatch.setattr("app.llm.models.local_model_available", lambda settings: False)
 
 
 async def key_for(api: Api, headers: dict[str, str]) -> dict[str, str]:
@@ -92,6 +102,106 @@ async def test_the_same_endpoint_answers_under_api_v1_and_with_the_web_token(api
     assert models["object"] == "list"
     assert [m["id"] for m in models["data"]] == ["fake"]
     assert (await api.client.post(URL, headers=key, json={**body(), "model": "conversa"})).status_code == 200
+
+
+async def test_the_models_are_conversas_model_list_and_each_one_answers(
+    app_factory: Callable[[Settings], Any], make_settings: Callable[..., Settings]
+) -> None:
+    with FakeGeminiServer() as gemini:
+        settings = make_settings(
+            llm_provider="gemini",
+            google_api_key="test-key",
+            gemini_base_url=gemini.url,
+            gemini_models="gemini-2.5-flash, gemini-2.0-flash",
+            llm_max_retries=1,
+        )
+        app = await app_factory(settings)  # type: ignore[misc]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            api = Api(client, app)
+            alice = await api.user("alice@example.com")
+            key = await key_for(api, alice)
+            listed = [m["id"] for m in (await client.get("/v1/models", headers=key)).json()["data"]]
+            web_list = [m["id"] for m in (await client.get("/api/models", headers=alice)).json()]
+            one = await client.get("/v1/models/gemini-2.0-flash", headers=key)
+            missing = await client.get("/v1/models/gpt-9", headers=key)
+            with_slash = await client.get("/v1/models/meta-llama/llama-3", headers=key)
+            answers = {}
+            for model in ("gemini-2.0-flash", "conversa", "fake"):
+                gemini.reset()
+                response = await client.post(URL, headers=key, json={**body("which model?"), "model": model})
+                assert response.status_code == 200, (model, response.text)
+                asked = [request.model for request in gemini.generate_requests()]
+                answers[model] = (response.json()["model"], asked)
+    assert listed == ["gemini-2.5-flash", "gemini-2.0-flash", "fake"]  # the default first
+    assert sorted(listed) == sorted(web_list)
+    assert one.status_code == 200
+    assert one.json() == {
+        "id": "gemini-2.0-flash",
+        "object": "model",
+        "created": one.json()["created"],
+        "owned_by": "conversa",
+    }
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "model_not_found"
+    assert with_slash.status_code == 404
+    assert with_slash.json()["error"]["code"] == "model_not_found"  # a model id, not an unknown path
+    assert answers == {
+        "gemini-2.0-flash": ("gemini-2.0-flash", ["gemini-2.0-flash"]),
+        "conversa": ("gemini-2.5-flash", ["gemini-2.5-flash"]),
+        "fake": ("fake", []),  # the development model answers itself; Gemini is not asked
+    }
+
+
+async def test_other_paths_under_v1_are_openai_404s_never_the_web_app(
+    app_factory: Callable[[Settings], Any], make_settings: Callable[..., Settings], tmp_path: Any
+) -> None:
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<!doctype html><title>Conversa</title>")
+    app = await app_factory(make_settings(static_dir=web))  # type: ignore[misc]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        assert (await client.get("/s/some-share")).text.startswith("<!doctype html>")  # the SPA is mounted
+        answers = [
+            await client.request(method, path)
+            for method, path in (("GET", "/v1/embeddings"), ("POST", "/v1/completions"), ("GET", "/api/v1/files/x"))
+        ]
+        other_method = await client.put("/v1/chat/completions")
+        other_method_api = await client.delete("/api/v1/models")
+    for response in answers:
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["error"]["code"] == "unknown_url"
+        assert response.json()["error"]["type"] == "invalid_request_error"
+    for response, allowed in ((other_method, "POST"), (other_method_api, "GET")):
+        assert response.status_code == 405, response.text
+        assert response.headers["allow"] == allowed
+        assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_a_body_over_the_size_cap_is_a_413_in_openais_shape(
+    app_factory: Callable[[Settings], Any], make_settings: Callable[..., Settings]
+) -> None:
+    app = await app_factory(make_settings(max_body_bytes=2000))  # type: ignore[misc]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        api = Api(client, app)
+        key = await key_for(api, await api.user("alice@example.com"))
+        too_big = body("x" * 5000)
+        declared = await client.post(URL, headers=key, json=too_big)
+        web_app = await client.post("/api/chat", headers=key, json={"message": "x" * 5000})
+
+        async def chunks() -> Any:  # no Content-Length: the cap is found while reading
+            yield b'{"model": "fake", "messages": [{"role": "user", "content": "'
+            for _ in range(10):
+                yield b"x" * 500
+            yield b'"}]}'
+
+        streamed = await client.post(URL, headers={**key, "content-type": "application/json"}, content=chunks())
+    for response in (declared, streamed):
+        assert response.status_code == 413, response.text
+        assert response.json()["error"]["type"] == "invalid_request_error"
+        assert response.json()["error"]["code"] == "request_too_large"
+    assert web_app.status_code == 413
+    assert web_app.json()["code"] == "too_large"  # the rest of the API keeps its own shape
 
 
 async def test_the_clients_system_message_replaces_the_default_and_options_reach_the_model(
@@ -182,6 +292,38 @@ async def test_a_stream_failing_midway_ends_with_an_error_chunk_and_done(api: Ap
     assert any(e.get("choices") and e["choices"][0]["delta"].get("content") for e in events[:-2])
 
 
+class StallingModel(FakeChatModel):
+    """Sends a few tokens, then goes silent (a provider that stops answering mid-way)."""
+
+    async def _astream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any):  # type: ignore[no-untyped-def,override]
+        sent = 0
+        async for piece in super()._astream(messages, stop, run_manager, **kwargs):
+            yield piece
+            sent += 1
+            if sent == 3:
+                await asyncio.sleep(3600)
+
+
+async def test_a_stream_whose_model_goes_silent_ends_with_a_timeout_chunk_and_done(
+    app_factory: Callable[[Settings], Any], make_settings: Callable[..., Settings]
+) -> None:
+    app = await app_factory(make_settings(llm_timeout_s=0.5))  # type: ignore[misc]
+    app.state.context.llm.built_model = StallingModel(delay_s=0)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        api = Api(client, app)
+        key = await key_for(api, await api.user("alice@example.com"))
+        started = time.monotonic()
+        async with asyncio.timeout(20):  # a hang fails here instead of blocking the suite
+            response = await client.post(URL, headers=key, json=body("go quiet", stream=True))
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    events = data_lines(response.text)
+    assert events[-1] == "[DONE]"
+    assert events[-2]["error"]["code"] == "model_timeout"
+    assert "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-2]).startswith("You said:")
+    assert elapsed < 10
+
+
 async def test_the_users_rate_limit_applies_before_any_chunk(
     app_factory: Callable[[Settings], Any], make_settings: Callable[..., Settings]
 ) -> None:
@@ -211,11 +353,16 @@ async def test_the_daily_quota_counts_api_calls_which_are_not_stored(
         assert (await client.post(URL, headers=key, json=body())).status_code == 200
         assert (await client.post(URL, headers=key, json=body(stream=True))).status_code == 200
         over = await client.post(URL, headers=key, json=body())
+        stream_over = await client.post(URL, headers=key, json=body(stream=True))
         web_over = await client.post("/api/chat", headers=alice, json={"message": "one more"})
         usage = (await client.get("/api/usage", headers=alice)).json()
         conversations = (await client.get("/api/conversations", headers=alice)).json()
     assert over.status_code == 429
     assert "daily limit" in over.json()["error"]["message"]
+    assert over.json()["error"]["code"] == "insufficient_quota"
+    assert stream_over.status_code == 429  # before any chunk: a JSON error, not an event stream
+    assert stream_over.headers["content-type"] == "application/json"
+    assert stream_over.json()["error"]["code"] == "insufficient_quota"
     assert web_over.status_code == 429
     assert usage["daily_messages_used"] == 3
     assert conversations["total"] == 1  # only the web app's

@@ -13,6 +13,12 @@ from langchain_openai import ChatOpenAI
 from tests.conftest import PASSWORD
 
 
+@pytest.fixture(autouse=True)
+def no_embedded_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model list does not depend on whether this machine has the embedded model installed."""
+    monkeypatch.setattr("app.llm.models.local_model_available", lambda settings: False)
+
+
 def user_key(base_url: str, email: str = "client@example.com") -> str:
     with httpx.Client(base_url=base_url, timeout=30) as client:
         client.post("/api/auth/register", json={"email": email, "password": PASSWORD}).raise_for_status()
@@ -29,6 +35,9 @@ def test_the_official_openai_client_lists_models_and_completes_with_and_without_
     client = openai.OpenAI(base_url=f"{server.url}/v1", api_key=user_key(server.url), max_retries=0, timeout=30)
 
     assert [model.id for model in client.models.list()] == ["fake"]
+    assert client.models.retrieve("fake").id == "fake"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("gpt-9")
 
     completion = client.chat.completions.create(
         model="fake",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.core.config import Settings
 from app.models import Share
@@ -82,6 +82,61 @@ async def test_revoked_unknown_and_malformed_ids_all_get_the_same_404(api: Api, 
         answers
     )
     assert (await api.client.get("/api/shares", headers=alice)).json() == []
+
+
+async def test_a_share_shows_the_branch_on_screen_not_the_newest_one(api: Api, alice: dict[str, str]) -> None:
+    """LibreChat's bug (#10007): a link always showed the last fork, whichever one was on screen."""
+    first = (await api.client.post("/api/chat", headers=alice, json={"message": "original question"})).json()
+    conversation_id = first["conversation_id"]
+    edited = await api.client.post(
+        "/api/chat",
+        headers=alice,
+        json={"conversation_id": conversation_id, "message": "edited question", "parent_id": None},
+    )
+    assert edited.status_code == 200, edited.text
+    assert (await shared_contents(api, (await share(api, alice, conversation_id))["share_id"]))[0] == "edited question"
+    back = await api.client.put(
+        f"/api/conversations/{conversation_id}/active",
+        headers=alice,
+        json={"message_id": first["assistant_message"]["id"]},
+    )
+    assert back.status_code == 200, back.text
+    link = await share(api, alice, conversation_id)  # the refresh takes the branch now on screen
+    contents = await shared_contents(api, link["share_id"])
+    assert len(contents) == 2
+    assert contents[0] == "original question"
+    assert not any("edited" in content for content in contents)
+
+
+async def test_every_missing_id_costs_the_same_single_lookup(api: Api, app: Any, alice: dict[str, str]) -> None:
+    """Unknown, revoked and malformed ids run the very same statement (no timing tells them apart)."""
+    link = await share(api, alice, await chat(api, alice, "soon gone"))
+    assert (await api.client.delete(f"/api/shares/{link['share_id']}", headers=alice)).status_code == 204
+    statements: list[tuple[str, int]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        statements.append((statement, len(parameters)))
+
+    engine = app.state.context.engine.sync_engine
+    seen = {}
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for kind, share_id in (
+            ("revoked", link["share_id"]),
+            ("unknown", secrets.token_urlsafe(16)),
+            ("too short", "x"),
+            ("too long", "a" * 500),
+            ("bad characters", "not an id but 22 chars"),
+        ):
+            statements.clear()
+            response = await api.client.get(f"/api/shared/{share_id}")
+            assert response.status_code == 404, kind
+            seen[kind] = list(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    [lookup] = seen["unknown"]
+    assert "shares" in lookup[0]
+    assert all(found == [lookup] for found in seen.values()), seen
 
 
 async def test_another_users_links_are_not_found(api: Api, alice: dict[str, str], bob: dict[str, str]) -> None:

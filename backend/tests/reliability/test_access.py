@@ -104,6 +104,7 @@ async def alices_world(api: Api, alice: dict[str, str]) -> dict[str, Any]:
         "message_id": chat["assistant_message"]["id"],  # trees: path and body (PUT .../active, regenerate)
         "parent_id": chat["assistant_message"]["id"],  # POST /api/chat under one of alice's replies
         "upload_id": upload.json()["id"],
+        "model_id": "fake",  # GET /v1/models/{model_id}: the same models for every user
     }
 
 
@@ -115,8 +116,10 @@ async def test_another_users_ids_are_not_found_and_nothing_changes(
     checked = []
     for method, path, operation in operations(app):
         takes_id = "{" in path or any(name in ids for name in (body_for(app, operation, ids) or {}))
-        # Public by design: a share link is for anyone who has it (tests/api/test_shares.py).
-        if not takes_id or path.startswith(("/api/admin", "/api/shared/", "/api/conversations/from-share/")):
+        # Public by design: a share link is for anyone who has it (tests/api/test_shares.py); a model
+        # id names no user's resource.
+        public = ("/api/admin", "/api/shared/", "/api/conversations/from-share/", "/v1/models/")
+        if not takes_id or path.startswith(public):
             continue
         body = body_for(app, operation, ids)
         response = await api.client.request(method, url_for(path, ids), headers=bob, json=body)
@@ -184,6 +187,7 @@ async def test_a_disabled_accounts_token_stops_everywhere_at_once(
     bob_ids["upload_id"] = bob_upload.json()["id"]
     bob_preset = await api.client.post("/api/presets", headers=bob, json={"name": "b", "system_prompt": "p"})
     bob_ids["preset_id"] = bob_preset.json()["id"]
+    bob_ids["model_id"] = "fake"
     assert (await api.client.get(f"/api/conversations/{bob_ids['conversation_id']}", headers=bob)).status_code == 200
     disabled = await api.client.post(f"/api/admin/users/{bob_ids['user_id']}/disable", headers=alice)
     assert disabled.status_code == 200

@@ -132,21 +132,36 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 router = APIRouter(tags=["openai"], route_class=OpenAIRoute, responses=ERROR_RESPONSES)
 
 
-def available_models(context: AppContext) -> list[str]:
-    """The model ids /v1 offers: today the server's one model (the alias `conversa` names it too)."""
-    return [context.llm.model_name]
+async def available_models(context: AppContext) -> list[str]:
+    """The model ids /v1 offers: Conversa's model list (`GET /api/models`), the default first.
+
+    The alias `conversa` names the default too.
+    """
+    models = await context.llm.models().available()
+    default = next((model.id for model in models if model.default), context.llm.model_name)
+    return [default, *(model.id for model in models if model.id != default)]
 
 
 @router.get("/models")
 async def list_models(_: ApiUser, context: ContextDep) -> ModelList:
     """The models a chat completion can ask for (OpenAI's `GET /v1/models`)."""
     return ModelList(
-        data=[ModelOut(id=name, created=STARTED, owned_by="conversa") for name in available_models(context)]
+        data=[ModelOut(id=name, created=STARTED, owned_by="conversa") for name in await available_models(context)]
     )
 
 
-def resolve_model(context: AppContext, requested: str) -> str:
-    models = available_models(context)
+@router.get("/models/{model_id}")
+async def retrieve_model(model_id: str, _: ApiUser, context: ContextDep) -> ModelOut:
+    """One model (OpenAI's `GET /v1/models/{model}`); 404 `model_not_found` for one not offered."""
+    return ModelOut(id=await resolve_model(context, model_id), created=STARTED, owned_by="conversa")
+
+
+# Ids with a slash (`meta-llama/llama-3` behind an OpenAI-compatible server, Ollama's `hf.co/...`).
+router.get("/models/{model_id:path}", include_in_schema=False)(retrieve_model)
+
+
+async def resolve_model(context: AppContext, requested: str) -> str:
+    models = await available_models(context)
     if requested == DEFAULT_MODEL_ALIAS:
         return models[0]
     if requested not in models:
@@ -237,7 +252,7 @@ async def chat_completions(
     body: ChatCompletionRequest, ticket: Admitting, user: ApiUser, context: ContextDep, session: SessionDep
 ) -> ChatCompletionOut | Response:
     """Answer the conversation in `messages` (OpenAI's chat completions); nothing is stored."""
-    model = resolve_model(context, body.model)
+    model = await resolve_model(context, body.model)
     system_prompt, history = to_prompt(context, body.messages)
     # After the request is known to be valid: a refused request costs nothing of the limits.
     await enforce_chat_limits(context, session, user)
@@ -247,6 +262,7 @@ async def chat_completions(
         context.chat.admissions,
         context.chat.stopping,
         history,
+        model=model,
         system_prompt=system_prompt,
         options=options_of(body),
         usage=usage,
@@ -325,3 +341,30 @@ async def _chunks(
         with anyio.CancelScope(shield=True):  # counted even when the client went away
             await record_api_turn(context.sessionmaker, user.id, usage.prompt_tokens, usage.completion_tokens)
     yield b"data: [DONE]\n\n"
+
+
+# Last in the router: any other path under /v1 is OpenAI's 404 (never the web app's index.html,
+# which the SPA fallback would otherwise serve with a 200 to a GET), another method on a /v1 path
+# a 405 with `Allow` (this route would otherwise answer before the router's own 405).
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def unknown_endpoint(path: str, request: Request) -> Response:
+    allowed = _allowed_methods("/" + path)
+    if allowed:
+        return error_response(
+            status.HTTP_405_METHOD_NOT_ALLOWED,
+            f"Method {request.method} is not allowed on {request.url.path[:200]}; use {', '.join(allowed)}.",
+            code="method_not_allowed",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    raise OpenAIError(404, f"Unknown request URL: {request.method} {request.url.path[:200]}.", code="unknown_url")
+
+
+def _allowed_methods(path: str) -> list[str]:
+    """The methods this router's other routes take for `path` (relative to /v1 or /api/v1)."""
+    methods = {
+        method
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.endpoint is not unknown_endpoint and route.path_regex.match(path)
+        for method in route.methods or ()
+    }
+    return sorted(methods)
