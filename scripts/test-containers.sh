@@ -12,7 +12,8 @@
 #      memory limits hold; then `down -v`;
 #   5. prints the image size and the containers' memory use.
 # Everything it makes (containers, volumes, images, temp copy) is removed at the end.
-# Usage: bash scripts/test-containers.sh   (make test-containers; ~5-9 min, +3 min on a fresh machine)
+# Usage: bash scripts/test-containers.sh   (make test-containers; ~3-6 min on a quiet machine, plus ~4 min
+# for 4c and ~3.5 min more where its stand-in images are not built yet)
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
