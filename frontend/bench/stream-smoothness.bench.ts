@@ -47,6 +47,11 @@ interface RunFigures {
   longTasks: string;
   /** Sampled while streaming: how far the view was from the bottom (small: it followed the stream). */
   farthestFromBottomPx: number;
+  /** Main-thread CPU time per 100 tokens (CDP `ThreadTime`): unlike the wall-clock figures, other processes hardly change it. */
+  threadMsPer100Tokens: number;
+  /** From a trace of the stream: the main thread's tasks that used over 50 ms of its CPU time, and the most one used. */
+  tasksOver50msCpu: number;
+  longestTaskCpuMs: number;
   /** The animation frames over 50 ms (Long Animation Frames): when, how long, and the scripts that ran in them. */
   longFrames: LongFrame[];
 }
@@ -89,6 +94,34 @@ function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}
+
+/** The CPU time (ms) of each task of the page's main thread in a trace: the renderer main thread with the most tasks. */
+function mainThreadTaskCpuMs(trace: Buffer): number[] {
+  const parsed = JSON.parse(trace.toString()) as { traceEvents: TraceEvent[] } | TraceEvent[];
+  const events = Array.isArray(parsed) ? parsed : parsed.traceEvents;
+  const mains = new Set(
+    events.filter((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain").map((e) => `${e.pid}:${e.tid}`),
+  );
+  const tasks = new Map<string, number[]>();
+  for (const e of events) {
+    const thread = `${e.pid}:${e.tid}`;
+    if (e.ph !== "X" || e.name !== "RunTask" || !mains.has(thread)) continue;
+    const list = tasks.get(thread) ?? [];
+    list.push((e.tdur ?? 0) / 1000);
+    tasks.set(thread, list);
+  }
+  return [...tasks.values()].sort((a, b) => b.length - a.length)[0] ?? [];
 }
 
 function median(values: number[]): number {
@@ -207,12 +240,14 @@ async function measureOnce(
       return Object.fromEntries(list.map((metric) => [metric.name, metric.value]));
     };
     if (PROFILE) mkdirSync(OUT_DIR, { recursive: true });
-    if (PROFILE === "trace") {
-      await browser.startTracing(page, {
-        path: join(OUT_DIR, `stream-${run + 1}.trace.json`),
-        categories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute", "blink.user_timing"],
-      });
-    }
+    // Always a light trace (the main thread's tasks with their CPU time); BENCH_PROFILE=trace: the timeline too, saved.
+    await browser.startTracing(page, {
+      ...(PROFILE === "trace" ? { path: join(OUT_DIR, `stream-${run + 1}.trace.json`) } : {}),
+      categories:
+        PROFILE === "trace"
+          ? ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute", "blink.user_timing"]
+          : ["disabled-by-default-devtools.timeline"],
+    });
     if (PROFILE === "cpu") {
       await cdp.send("Profiler.enable");
       await cdp.send("Profiler.setSamplingInterval", { interval: 500 });
@@ -260,7 +295,7 @@ async function measureOnce(
     await finished;
     const t1 = await page.evaluate(() => performance.now());
     const after = await metrics();
-    if (PROFILE === "trace") await browser.stopTracing();
+    const taskCpuMs = mainThreadTaskCpuMs(await browser.stopTracing());
     if (PROFILE === "cpu") {
       const { profile } = await cdp.send("Profiler.stop");
       writeFileSync(join(OUT_DIR, `stream-${run + 1}.cpuprofile`), JSON.stringify(profile));
@@ -291,6 +326,9 @@ async function measureOnce(
       layoutMsPer100Tokens: (delta("LayoutDuration") / tokens) * 100,
       styleMsPer100Tokens: (delta("RecalcStyleDuration") / tokens) * 100,
       mainThreadBusy: delta("TaskDuration") / wallMs,
+      threadMsPer100Tokens: (delta("ThreadTime") / tokens) * 100,
+      tasksOver50msCpu: taskCpuMs.filter((ms) => ms > 50).length,
+      longestTaskCpuMs: Math.max(0, ...taskCpuMs),
       keys,
       inputDelayP95Ms: percentile(probe, 95),
       inputDelayMaxMs: Math.max(0, ...probe),
