@@ -21,7 +21,11 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 2000);
 const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 20);
 const TYPE_EVERY_MS = 150;
+// BENCH_PROFILE=cpu: each run also writes a CPU profile of the stream (stream-N.cpuprofile); =trace: a
+// Chromium trace (stream-N.trace.json, timeline categories). Both open in DevTools' Performance panel.
+const PROFILE = process.env.BENCH_PROFILE ?? "";
 const here = dirname(fileURLToPath(import.meta.url));
+const OUT_DIR = join(here, "..", "test-results", "bench");
 
 interface RunFigures {
   tokens: number;
@@ -43,6 +47,36 @@ interface RunFigures {
   longTasks: string;
   /** Sampled while streaming: how far the view was from the bottom (small: it followed the stream). */
   farthestFromBottomPx: number;
+  /** Main-thread CPU time per 100 tokens (CDP `ThreadTime`): unlike the wall-clock figures, other processes hardly change it. */
+  threadMsPer100Tokens: number;
+  /** From a trace of the stream: the main thread's tasks that used over 50 ms of its CPU time, and the most one used. */
+  tasksOver50msCpu: number;
+  longestTaskCpuMs: number;
+  /** The animation frames over 50 ms (Long Animation Frames): when, how long, and the scripts that ran in them. */
+  longFrames: LongFrame[];
+}
+
+interface LongFrame {
+  start: number;
+  duration: number;
+  /** From the frame's start: when rendering began, and style and layout within it. */
+  renderStart: number;
+  styleAndLayoutStart: number;
+  scripts: { invoker: string; source: string; duration: number; forcedLayout: number }[];
+}
+
+/** The Long Animation Frames API's entries, as Chromium reports them (not in TypeScript's DOM types yet). */
+interface LoafEntry extends PerformanceEntry {
+  renderStart: number;
+  styleAndLayoutStart: number;
+  scripts: {
+    invoker: string;
+    sourceURL: string;
+    sourceFunctionName: string;
+    sourceCharPosition: number;
+    duration: number;
+    forcedStyleAndLayoutDuration: number;
+  }[];
 }
 
 declare global {
@@ -51,6 +85,7 @@ declare global {
       longTasks: { start: number; duration: number }[];
       keyEvents: { start: number; delay: number }[];
       probeDelays: { start: number; delay: number }[];
+      longFrames: LongFrame[];
     };
   }
 }
@@ -59,6 +94,34 @@ function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}
+
+/** The CPU time (ms) of each task of the page's main thread in a trace: the renderer main thread with the most tasks. */
+function mainThreadTaskCpuMs(trace: Buffer): number[] {
+  const parsed = JSON.parse(trace.toString()) as { traceEvents: TraceEvent[] } | TraceEvent[];
+  const events = Array.isArray(parsed) ? parsed : parsed.traceEvents;
+  const mains = new Set(
+    events.filter((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain").map((e) => `${e.pid}:${e.tid}`),
+  );
+  const tasks = new Map<string, number[]>();
+  for (const e of events) {
+    const thread = `${e.pid}:${e.tid}`;
+    if (e.ph !== "X" || e.name !== "RunTask" || !mains.has(thread)) continue;
+    const list = tasks.get(thread) ?? [];
+    list.push((e.tdur ?? 0) / 1000);
+    tasks.set(thread, list);
+  }
+  return [...tasks.values()].sort((a, b) => b.length - a.length)[0] ?? [];
 }
 
 function median(values: number[]): number {
@@ -98,14 +161,37 @@ async function seed(dataDir: string): Promise<{ token: string; conversationId: n
   }
 }
 
-async function measureOnce(browser: Browser, url: string, token: string, conversationId: number): Promise<RunFigures> {
+async function measureOnce(
+  browser: Browser,
+  url: string,
+  token: string,
+  conversationId: number,
+  run: number,
+): Promise<RunFigures> {
   const context = await browser.newContext({ baseURL: url, locale: "en-US", viewport: { width: 1280, height: 800 } });
   await context.addInitScript((value) => {
     localStorage.setItem("conversa.token", value);
-    window.__bench = { longTasks: [], keyEvents: [], probeDelays: [] };
+    window.__bench = { longTasks: [], keyEvents: [], probeDelays: [], longFrames: [] };
     new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) window.__bench.longTasks.push({ start: entry.startTime, duration: entry.duration });
     }).observe({ type: "longtask", buffered: true });
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries() as LoafEntry[]) {
+        if (entry.duration <= 50) continue;
+        window.__bench.longFrames.push({
+          start: entry.startTime,
+          duration: entry.duration,
+          renderStart: entry.renderStart ? entry.renderStart - entry.startTime : 0,
+          styleAndLayoutStart: entry.styleAndLayoutStart ? entry.styleAndLayoutStart - entry.startTime : 0,
+          scripts: entry.scripts.map((script) => ({
+            invoker: script.invoker,
+            source: `${script.sourceFunctionName || "?"} ${script.sourceURL.split("/").pop() ?? ""}:${script.sourceCharPosition}`,
+            duration: script.duration,
+            forcedLayout: script.forcedStyleAndLayoutDuration,
+          })),
+        });
+      }
+    }).observe({ type: "long-animation-frame", buffered: true });
     new PerformanceObserver((list) => {
       for (const entry of list.getEntries() as PerformanceEventTiming[]) {
         if (entry.name === "keydown") {
@@ -153,17 +239,47 @@ async function measureOnce(browser: Browser, url: string, token: string, convers
       const { metrics: list } = await cdp.send("Performance.getMetrics");
       return Object.fromEntries(list.map((metric) => [metric.name, metric.value]));
     };
+    if (PROFILE) mkdirSync(OUT_DIR, { recursive: true });
+    // Always a light trace (the main thread's tasks with their CPU time); BENCH_PROFILE=trace: the timeline too, saved.
+    await browser.startTracing(page, {
+      ...(PROFILE === "trace" ? { path: join(OUT_DIR, `stream-${run + 1}.trace.json`) } : {}),
+      categories:
+        PROFILE === "trace"
+          ? ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute", "blink.user_timing"]
+          : ["disabled-by-default-devtools.timeline"],
+    });
+    if (PROFILE === "cpu") {
+      await cdp.send("Profiler.enable");
+      await cdp.send("Profiler.setSamplingInterval", { interval: 500 });
+      await cdp.send("Profiler.start");
+    }
     const before = await metrics();
     const t0 = await page.evaluate(() => performance.now());
-    await page.getByRole("button", { name: "Regenerate reply" }).last().click();
-    const stop = page.getByRole("button", { name: "Stop" });
-    await stop.waitFor({ state: "attached", timeout: 60_000 });
-    const composer = page.getByRole("textbox", { name: "Message" });
-    await composer.focus();
+    // Between the click and the end of the stream, only CSS locators and one MutationObserver: Playwright's
+    // role queries walk the accessibility of every element of a 200-message page on its main thread
+    // (100-300 ms each, a dozen for one click's checks, and polled while waiting), which the figures would count.
+    await page.locator('article.message.assistant button[aria-label="Regenerate reply"]').last().click();
+    await page.locator("form.composer button.stop").waitFor({ state: "attached", timeout: 60_000 });
+    await page.locator("#composer-input").focus();
     let streaming = true;
-    const finished = stop.waitFor({ state: "detached", timeout: 10 * 60_000 }).then(() => {
-      streaming = false;
-    });
+    // Resolves when the Stop button leaves the composer (the stream ended), without polling the page.
+    const finished = page
+      .evaluate(
+        () =>
+          new Promise<void>((resolve) => {
+            const composer = document.querySelector("form.composer");
+            if (!composer?.querySelector("button.stop")) return resolve();
+            const observer = new MutationObserver(() => {
+              if (composer.querySelector("button.stop")) return;
+              observer.disconnect();
+              resolve();
+            });
+            observer.observe(composer, { childList: true, subtree: true });
+          }),
+      )
+      .then(() => {
+        streaming = false;
+      });
     let keys = 0;
     let farthestFromBottomPx = 0;
     const scroller = page.locator(".message-scroller");
@@ -179,6 +295,11 @@ async function measureOnce(browser: Browser, url: string, token: string, convers
     await finished;
     const t1 = await page.evaluate(() => performance.now());
     const after = await metrics();
+    const taskCpuMs = mainThreadTaskCpuMs(await browser.stopTracing());
+    if (PROFILE === "cpu") {
+      const { profile } = await cdp.send("Profiler.stop");
+      writeFileSync(join(OUT_DIR, `stream-${run + 1}.cpuprofile`), JSON.stringify(profile));
+    }
 
     const page1 = await api<{ items: { content: string }[] }>(
       url,
@@ -205,6 +326,9 @@ async function measureOnce(browser: Browser, url: string, token: string, convers
       layoutMsPer100Tokens: (delta("LayoutDuration") / tokens) * 100,
       styleMsPer100Tokens: (delta("RecalcStyleDuration") / tokens) * 100,
       mainThreadBusy: delta("TaskDuration") / wallMs,
+      threadMsPer100Tokens: (delta("ThreadTime") / tokens) * 100,
+      tasksOver50msCpu: taskCpuMs.filter((ms) => ms > 50).length,
+      longestTaskCpuMs: Math.max(0, ...taskCpuMs),
       keys,
       inputDelayP95Ms: percentile(probe, 95),
       inputDelayMaxMs: Math.max(0, ...probe),
@@ -215,6 +339,7 @@ async function measureOnce(browser: Browser, url: string, token: string, convers
         .filter((task) => task.duration > 50)
         .map((task) => `${Math.round(task.start - t0)}:${Math.round(task.duration)}`)
         .join(" "),
+      longFrames: during(bench.longFrames).map((frame) => ({ ...frame, start: frame.start - t0 })),
     };
   } finally {
     await context.close();
@@ -235,8 +360,15 @@ test("stream smoothness in a long conversation", async () => {
     const runs: RunFigures[] = [];
     try {
       for (let run = 0; run < RUNS; run++) {
-        const figures = await measureOnce(browser, backend.url, token, conversationId);
-        console.log(`run ${run + 1}:`, JSON.stringify(figures, (_key, value: unknown) => (typeof value === "number" ? Math.round(value * 100) / 100 : value)));
+        const figures = await measureOnce(browser, backend.url, token, conversationId, run);
+        const { longFrames, ...shown } = figures;
+        console.log(`run ${run + 1}:`, JSON.stringify(shown, (_key, value: unknown) => (typeof value === "number" ? Math.round(value * 100) / 100 : value)));
+        for (const frame of longFrames) {
+          const scripts = frame.scripts.map((script) => `${script.invoker} → ${script.source} ${Math.round(script.duration)} ms`);
+          console.log(
+            `  long frame at ${Math.round(frame.start)} ms: ${Math.round(frame.duration)} ms (render from ${Math.round(frame.renderStart)}, style+layout from ${Math.round(frame.styleAndLayoutStart)}); ${scripts.join("; ") || "no script"}`,
+          );
+        }
         runs.push(figures);
       }
     } finally {
@@ -245,7 +377,7 @@ test("stream smoothness in a long conversation", async () => {
     }
     const summary = Object.fromEntries(
       Object.keys(runs[0] ?? {})
-        .filter((key) => key !== "longTasks")
+        .filter((key) => key !== "longTasks" && key !== "longFrames")
         .map((key) => [key, median(runs.map((run) => Number(run[key as keyof RunFigures])))]),
     );
     const report = {
@@ -256,9 +388,8 @@ test("stream smoothness in a long conversation", async () => {
       loadAverage: { before: loadBefore, after: loadavg()[0] ?? 0 },
       cpus: (await import("node:os")).cpus().length,
     };
-    const out = join(here, "..", "test-results", "bench");
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, "stream-smoothness.json"), JSON.stringify(report, null, 2));
+    mkdirSync(OUT_DIR, { recursive: true });
+    writeFileSync(join(OUT_DIR, "stream-smoothness.json"), JSON.stringify(report, null, 2));
     console.log("median:", JSON.stringify(summary, (_key, value: unknown) => (typeof value === "number" ? Math.round(value * 100) / 100 : value), 2));
     console.log(`load average (1 min): ${report.loadAverage.before.toFixed(2)} before, ${report.loadAverage.after.toFixed(2)} after`);
   } finally {

@@ -17,6 +17,8 @@ interface MessageItemProps {
   canEdit: boolean;
   /** The message a search opened the conversation at. */
   highlighted?: boolean;
+  /** Gone from the conversation: hidden (and out of layout) until the list removes it. */
+  leaving?: boolean;
   /** Called with this message's id: answers its question again as a new version. */
   onRegenerate: (messageId: number) => void;
   /** Called with this message's id and the new text: sends it as a new version (false: not now). */
@@ -34,6 +36,7 @@ export const MessageItem = memo(function MessageItem({
   canRegenerate,
   canEdit,
   highlighted = false,
+  leaving = false,
   onRegenerate,
   onEdit,
   onSwitch,
@@ -75,7 +78,8 @@ export const MessageItem = memo(function MessageItem({
       data-message-id={message.id}
       aria-current={highlighted ? "true" : undefined}
       aria-label={isUser ? t("chat.you") : t("chat.assistant")}
-      data-testid={`message-${message.role}`}
+      data-testid={leaving ? undefined : `message-${message.role}`}
+      hidden={leaving}
     >
       <header className="message-meta">
         <span className="message-author">{isUser ? t("chat.you") : t("chat.assistant")}</span>

@@ -1,5 +1,6 @@
-import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
+import { whenIdle } from "../../../lib/idle";
 import { messageKey, PENDING_ASSISTANT_ID, type ChatState } from "../hooks/use-chat";
 import type { Message } from "../types";
 import { MessageItem } from "./MessageItem";
@@ -23,6 +24,41 @@ interface MessageListProps {
 }
 
 const STICK_DISTANCE_PX = 80;
+/**
+ * A message this long that leaves the end of the list (a reply answered again, an edited question's
+ * branch, another version shown) is hidden at once and removed once the browser is idle: taking
+ * thousands of laid-out, highlighted nodes out of the page in the same task as the click is a long task.
+ */
+export const LEAVE_LATER_CHARS = 3000;
+const LEAVE_TIMEOUT_MS = 1000;
+
+interface View {
+  key: string;
+  message: Message;
+}
+
+/** What the list shows: the messages, and the long ones that left them, kept hidden after `afterKey` (null: first). */
+interface Shown {
+  messages: Message[];
+  views: View[];
+  leaving: View[];
+  afterKey: string | null;
+}
+
+/**
+ * The long messages that left the end of the list between `before` and `after` (views past their
+ * common start whose key is gone), placed after the last view the two share.
+ */
+export function leavingViews(before: View[], after: View[]): { leaving: View[]; afterKey: string | null } {
+  let common = 0;
+  while (common < before.length && common < after.length && before[common]?.key === after[common]?.key) common++;
+  const kept = new Set(after.map((view) => view.key));
+  const leaving = before
+    .slice(common)
+    .filter((view) => !kept.has(view.key) && view.message.content.length >= LEAVE_LATER_CHARS);
+  return { leaving, afterKey: common > 0 ? (after[common - 1]?.key ?? null) : null };
+}
+
 
 export function MessageList({
   messages,
@@ -48,6 +84,25 @@ export function MessageList({
   // Until the person scrolls, the focused message stays in view while content above it grows.
   const holdFocus = useRef(false);
   const [showJump, setShowJump] = useState(false);
+  const views = messages.map((message) => ({ key: messageKey(keys, message), message }));
+  // Long messages that left stay mounted, hidden, until the browser is idle (see LEAVE_LATER_CHARS).
+  const [shown, setShown] = useState<Shown>({ messages, views, leaving: [], afterKey: null });
+  let { leaving, afterKey } = shown;
+  if (shown.messages !== messages) {
+    const gone = leavingViews(shown.views, views);
+    const stillGone = leaving.filter((view) => !views.some((current) => current.key === view.key));
+    if (gone.leaving.length > 0) {
+      leaving = [...stillGone, ...gone.leaving];
+      afterKey = gone.afterKey;
+    } else {
+      leaving = afterKey === null || views.some((view) => view.key === afterKey) ? stillGone : [];
+    }
+    setShown({ messages, views, leaving, afterKey });
+  }
+  useEffect(() => {
+    if (shown.leaving.length === 0) return;
+    return whenIdle(() => setShown((current) => ({ ...current, leaving: [] })), LEAVE_TIMEOUT_MS);
+  }, [shown.leaving]);
 
   // Follow the stream unless the person scrolled up to read.
   useLayoutEffect(() => {
@@ -112,6 +167,38 @@ export function MessageList({
     holdFocus.current = false;
   }
 
+  // One flat keyed list: a leaving message keeps its place (and its mounted view) next to the ones that stay.
+  const renderLeaving = ({ key, message }: View) => (
+    <MessageItem
+      key={key}
+      message={message}
+      streaming={false}
+      canEdit={false}
+      canRegenerate={false}
+      leaving
+      onRegenerate={onRegenerate}
+      onEdit={onEdit}
+      onSwitch={onSwitch}
+    />
+  );
+  const items: ReactNode[] = afterKey === null ? leaving.map(renderLeaving) : [];
+  for (const { key, message } of views) {
+    items.push(
+      <MessageItem
+        key={key}
+        message={message}
+        streaming={streaming && message.id === PENDING_ASSISTANT_ID}
+        canEdit={message.id > 0 && message.role === "user"}
+        canRegenerate={message.id > 0 && message.role === "assistant"}
+        highlighted={message.id === focusId}
+        onRegenerate={onRegenerate}
+        onEdit={onEdit}
+        onSwitch={onSwitch}
+      />,
+    );
+    if (key === afterKey) items.push(...leaving.map(renderLeaving));
+  }
+
   function loadOlder() {
     const first = list.current?.querySelector<HTMLElement>("article[data-message-id]");
     olderAnchor.current = first ? { id: Number(first.dataset.messageId), top: first.getBoundingClientRect().top } : null;
@@ -164,19 +251,7 @@ export function MessageList({
             {t("chat.loadOlder")}
           </button>
         )}
-        {messages.map((message) => (
-          <MessageItem
-            key={messageKey(keys, message)}
-            message={message}
-            streaming={streaming && message.id === PENDING_ASSISTANT_ID}
-            canEdit={message.id > 0 && message.role === "user"}
-            canRegenerate={message.id > 0 && message.role === "assistant"}
-            highlighted={message.id === focusId}
-            onRegenerate={onRegenerate}
-            onEdit={onEdit}
-            onSwitch={onSwitch}
-          />
-        ))}
+        {items}
         {children}
       </div>
       <p className="visually-hidden" role="status">

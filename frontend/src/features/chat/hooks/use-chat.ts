@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useReducer, useRef } from "react";
+import { whenIdle } from "../../../lib/idle";
 import { followReply, listMessages, setActiveMessage, stopReply, streamChat, streamRegenerate } from "../api";
 import { chatErrorFor, errorKeyForCode, type RetryAction } from "../chat-errors";
 import { chatReducer, EMPTY_CHAT } from "../chat-state";
@@ -21,6 +22,9 @@ const nextFrame: (callback: () => void) => number =
   typeof requestAnimationFrame === "function"
     ? (callback) => requestAnimationFrame(callback)
     : (callback) => window.setTimeout(callback, 16);
+// The sidebar and usage refresh after a reply once the browser is idle: their queries' updates render
+// synchronously, and in the reply's last task they made it a long one (the whole page rendered again).
+const ACTIVITY_IDLE_TIMEOUT_MS = 500;
 // A lost connection during a reply: follow it again after each of these waits, then give up.
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 
@@ -245,7 +249,7 @@ export function useChat(conversationId: number | null, callbacks: ChatCallbacks)
       } finally {
         if (abortRef.current === controller) abortRef.current = null;
         if (stillHere()) dispatch({ type: "streamEnded" });
-        callbacksRef.current.onActivity();
+        whenIdle(() => callbacksRef.current.onActivity(), ACTIVITY_IDLE_TIMEOUT_MS);
       }
       return started;
     },

@@ -1,10 +1,11 @@
-import { useEffect, useRef, useState } from "react";
+import { memo, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { DownloadIcon } from "../../../components/icons";
 import { downloadExport } from "../api";
 import type { ExportFormat } from "../types";
 
-export function ExportMenu({ conversationId }: { conversationId: number }) {
+/** Memoised: the chat page renders again with every streamed update, this stays as it was. */
+export const ExportMenu = memo(function ExportMenu({ conversationId }: { conversationId: number }) {
   const { t } = useTranslation();
   const [error, setError] = useState(false);
   const menu = useRef<HTMLDetailsElement>(null);
@@ -61,4 +62,4 @@ export function ExportMenu({ conversationId }: { conversationId: number }) {
       </div>
     </details>
   );
-}
+});

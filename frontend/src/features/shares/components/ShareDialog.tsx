@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { memo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { CopyButton } from "../../../components/CopyButton";
 import { Dialog } from "../../../components/Dialog";
@@ -8,8 +8,11 @@ import { useHealth } from "../../auth";
 import { shareUrl } from "../api";
 import { useConversationShare, useRevokeShare, useShareConversation } from "../hooks";
 
-/** The chat header's Share button and its dialog; nothing when the server turned sharing off. */
-export function ShareButton({ conversationId }: { conversationId: number }) {
+/**
+ * The chat header's Share button and its dialog; nothing when the server turned sharing off.
+ * Memoised: the chat page renders again with every streamed update, this stays as it was.
+ */
+export const ShareButton = memo(function ShareButton({ conversationId }: { conversationId: number }) {
   const { t } = useTranslation();
   const health = useHealth();
   const [open, setOpen] = useState(false);
@@ -22,7 +25,7 @@ export function ShareButton({ conversationId }: { conversationId: number }) {
       <ShareDialog conversationId={conversationId} open={open} onClose={() => setOpen(false)} />
     </>
   );
-}
+});
 
 interface ShareDialogProps {
   conversationId: number;
