@@ -6,6 +6,8 @@ export default defineConfig({
   server: {
     proxy: {
       "/api": { target: "http://127.0.0.1:8000", changeOrigin: false },
+      // The OpenAI-compatible endpoint the API keys section points clients at (`<origin>/v1`).
+      "/v1": { target: "http://127.0.0.1:8000", changeOrigin: false },
     },
   },
   build: {

@@ -64,6 +64,60 @@ test("a shared link shows the snapshot to anyone, safely, and a signed-in reader
   await late.close();
 });
 
+test("a refresh shows later messages under the same link, and a revocation from Settings is seen at once, also by the browser that showed it", async ({
+  page,
+  browser,
+}) => {
+  await signUp(page);
+  await sendAndWait(page, "the shared question");
+  await page.getByRole("button", { name: "Share this conversation" }).click();
+  const dialog = page.getByRole("dialog", { name: "Share by link" });
+  await dialog.getByRole("button", { name: "Create link" }).click();
+  const link = await dialog.getByRole("textbox", { name: "Link" }).inputValue();
+  await dialog.getByRole("button", { name: "Close" }).click();
+  await sendAndWait(page, "a later message");
+
+  // The owner checks the link in another tab: the snapshot only (and now in this browser's cache).
+  const firstTab = await page.context().newPage();
+  await firstTab.goto(link);
+  await expect(firstTab.getByTestId("shared-message-user").locator(".plain-text")).toHaveText(["the shared question"]);
+  await firstTab.close();
+
+  // Refreshed: the same link shows the later message to a new reader and in the owner's browser,
+  // which had the old snapshot (Open WebUI #7003: "Update and Copy Link" did not update it).
+  await page.getByRole("button", { name: "Share this conversation" }).click();
+  const refreshed = page.waitForResponse(
+    (response) => response.request().method() === "POST" && response.url().endsWith("/share"),
+  );
+  await dialog.getByRole("button", { name: "Refresh snapshot" }).click();
+  expect((await refreshed).status()).toBe(201);
+  await expect(dialog.getByRole("textbox", { name: "Link" })).toHaveValue(link);
+  await dialog.getByRole("button", { name: "Close" }).click();
+  const later = await browser.newContext();
+  const reader = await later.newPage();
+  await reader.goto(link);
+  await expect(reader.getByTestId("shared-message-user").locator(".plain-text")).toHaveText(["the shared question", "a later message"]);
+  await later.close();
+  const secondTab = await page.context().newPage();
+  await secondTab.goto(link);
+  await expect(secondTab.getByTestId("shared-message-user").locator(".plain-text")).toHaveText(["the shared question", "a later message"]);
+  await secondTab.close();
+
+  // Revoked from Settings → Shared links: the owner's browser shows the not-found page, the API a 404.
+  await page.getByRole("button", { name: "Settings" }).click();
+  const settings = page.getByRole("dialog", { name: "Settings" });
+  const sharedLinks = settings.getByRole("region", { name: "Shared links" });
+  await expect(sharedLinks.getByRole("listitem")).toHaveCount(1);
+  await sharedLinks.getByRole("button", { name: /^Revoke the link to/ }).click();
+  await expect(sharedLinks.getByText("You have not shared any conversation.")).toBeVisible();
+  const thirdTab = await page.context().newPage();
+  await thirdTab.goto(link);
+  await expect(thirdTab.getByText("This link does not exist or was revoked.")).toBeVisible();
+  await thirdTab.close();
+  const shareId = link.split("/s/")[1];
+  expect((await page.request.get(new URL(`/api/shared/${shareId}`, link).href)).status()).toBe(404);
+});
+
 test("an API key is shown once, listed by its prefix, works against /v1 and is revoked at once", async ({ page }) => {
   await signUp(page);
   await page.getByRole("button", { name: "Settings" }).click();

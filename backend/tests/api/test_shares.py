@@ -39,6 +39,7 @@ async def shared_contents(api: Api, share_id: str) -> list[str]:
 async def test_a_share_is_a_snapshot_until_it_is_refreshed(api: Api, alice: dict[str, str]) -> None:
     conversation_id = await chat(api, alice, "first question")
     link = await share(api, alice, conversation_id)
+    assert set(link) == {"share_id", "url", "created_at", "updated_at"}
     assert len(link["share_id"]) >= 22  # 128 bits, URL-safe
     assert link["url"] == f"http://test/s/{link['share_id']}"
 

@@ -96,8 +96,8 @@ export async function apiFetch(path: string, init: RequestInit = {}): Promise<Re
 }
 
 /** A public resource, fetched without the token (a shared link looks the same to everyone, and caches alike). */
-export async function publicJson<T>(path: string): Promise<T> {
-  const response = await fetch(`${API_BASE_URL}${path}`);
+export async function publicJson<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(`${API_BASE_URL}${path}`, init);
   if (!response.ok) throw await errorFromResponse(response);
   return (await response.json()) as T;
 }
