@@ -272,12 +272,12 @@ async def test_503_is_also_google_api_error(server: FakeGeminiServer) -> None:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
-    ("max_retries", "attempts", "low", "high"),
-    [(0, 1, 0.0, 0.9), (1, 1, 0.0, 0.9), (2, 2, 0.9, 2.6), (3, 3, 2.9, 5.6)],
+    ("max_retries", "attempts", "low"),
+    [(0, 1, 0.0), (1, 1, 0.0), (2, 2, 0.9), (3, 3, 2.9)],
 )
 @pytest.mark.parametrize("status", [429, 500])
 async def test_max_retries_is_total_attempts(
-    server: FakeGeminiServer, transport: str, status: int, max_retries: int, attempts: int, low: float, high: float
+    server: FakeGeminiServer, transport: str, status: int, max_retries: int, attempts: int, low: float
 ) -> None:
     if max_retries == 3 and transport == "httpx":
         pytest.skip("one transport is enough for the slow case")
@@ -287,7 +287,8 @@ async def test_max_retries_is_total_attempts(
         await make_llm(server, max_retries=max_retries).ainvoke("hi")
     elapsed = time.monotonic() - started
     assert len(server.generate_requests()) == attempts
-    assert low <= elapsed <= high, elapsed
+    # The backoff waits at least this long; no upper bound: a loaded machine only makes it slower.
+    assert elapsed >= low, elapsed
 
 
 @pytest.mark.asyncio
