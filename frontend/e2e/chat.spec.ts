@@ -12,7 +12,7 @@ test("send, stream, regenerate, edit and resend, reload keeps the history", asyn
   await composer(page).press("Enter");
 
   // The reply streams in: Stop is offered and the text is still partial at some point.
-  const stop = page.getByRole("button", { name: "Stop" });
+  const stop = page.getByRole("button", { name: "Stop", exact: true });
   await expect(stop).toBeVisible();
   const reply = assistantMessages(page).last();
   await expect(reply).toContainText("You said: Hello streaming world");
@@ -31,7 +31,7 @@ test("send, stream, regenerate, edit and resend, reload keeps the history", asyn
 
   // Regenerate the last reply.
   await page.getByRole("button", { name: "Regenerate reply" }).click();
-  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0, { timeout: 20_000 });
+  await expect(page.getByRole("button", { name: "Stop", exact: true })).toHaveCount(0, { timeout: 20_000 });
   await expect(assistantMessages(page)).toHaveCount(1);
   await expect(assistantMessages(page).last()).toContainText("And a bit of code.");
 
@@ -40,7 +40,7 @@ test("send, stream, regenerate, edit and resend, reload keeps the history", asyn
   const editor = page.getByRole("textbox", { name: "Edit your message" });
   await editor.fill("Edited question");
   await page.getByRole("button", { name: "Save and send" }).click();
-  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0, { timeout: 20_000 });
+  await expect(page.getByRole("button", { name: "Stop", exact: true })).toHaveCount(0, { timeout: 20_000 });
   await expect(userMessages(page)).toHaveCount(1);
   await expect(userMessages(page).last()).toContainText("Edited question");
   await expect(assistantMessages(page).last()).toContainText("You said: Edited question");
@@ -79,8 +79,8 @@ test("Stop keeps the partial reply, marked incomplete, also after a reload", asy
   await composer(page).press("Enter");
   const reply = assistantMessages(page).last();
   await expect(reply).toContainText("You said:");
-  await page.getByRole("button", { name: "Stop" }).click();
-  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
+  await page.getByRole("button", { name: "Stop", exact: true }).click();
+  await expect(page.getByRole("button", { name: "Stop", exact: true })).toHaveCount(0);
   await expect(reply).toContainText("Incomplete reply");
   await expect(reply).not.toContainText("And a bit of code.");
   await expect(composer(page)).toBeEnabled();
@@ -110,7 +110,7 @@ test("auto-scroll follows the stream unless the person scrolls up", async ({ pag
   await scroller.hover();
   await page.mouse.wheel(0, -5000);
   await expect(page.getByRole("button", { name: "Jump to latest" })).toBeVisible();
-  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0, { timeout: 20_000 });
+  await expect(page.getByRole("button", { name: "Stop", exact: true })).toHaveCount(0, { timeout: 20_000 });
   expect(await atBottom()).toBe(false);
   await page.getByRole("button", { name: "Jump to latest" }).click();
   expect(await atBottom()).toBe(true);

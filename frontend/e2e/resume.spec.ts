@@ -28,13 +28,13 @@ test("a reload in the middle of a reply shows the text so far and keeps streamin
   const reply = assistantMessages(page).last();
   // The text generated before the reload is there at once, and the reply is still being written.
   await expect(reply).toContainText("You said: Please answer at length: word0 word1 word2 word3 word4 word5");
-  await expect(page.getByRole("button", { name: "Stop" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Stop", exact: true })).toBeVisible();
   // The sidebar marks the conversation whose reply is being written.
   const entry = page.getByRole("navigation", { name: "Conversations" }).locator(`a[href="/c/${id}"]`);
   await expect(entry.getByTitle("writing a reply")).toBeVisible();
   await expect(reply).not.toContainText("And a bit of code.");
   await expect(reply).toContainText("And a bit of code.", { timeout: 20_000 });
-  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Stop", exact: true })).toHaveCount(0);
   await expect(entry.getByTitle("writing a reply")).toHaveCount(0);
   await expect(reply).not.toContainText("Incomplete reply");
   expect(posts).toHaveLength(1); // the question was never posted again
@@ -61,11 +61,11 @@ test("switching to another conversation and back reattaches to the reply being w
 
   await nav.locator(`a[href="/c/${first}"]`).click();
   await expect(assistantMessages(page).last()).toContainText("You said: Apples and pears");
-  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Stop", exact: true })).toHaveCount(0);
   await nav.locator(`a[href="/c/${second}"]`).click();
   const reply = assistantMessages(page).last();
   await expect(reply).toContainText("You said: Please answer at length");
-  await expect(page.getByRole("button", { name: "Stop" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Stop", exact: true })).toBeVisible();
   await expect(reply).toContainText("And a bit of code.", { timeout: 20_000 });
   await expect(reply).not.toContainText("Incomplete reply");
   await expect(userMessages(page)).toHaveCount(1);
@@ -77,8 +77,8 @@ test("Stop after a reload stops the reply on the server and keeps what it wrote"
   const id = await startLongReply(page);
   await page.reload();
   await expect(assistantMessages(page).last()).toContainText("word5");
-  await page.getByRole("button", { name: "Stop" }).click();
-  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
+  await page.getByRole("button", { name: "Stop", exact: true }).click();
+  await expect(page.getByRole("button", { name: "Stop", exact: true })).toHaveCount(0);
   const reply = assistantMessages(page).last();
   await expect(reply).toContainText("Incomplete reply");
   await expect(reply).not.toContainText("And a bit of code.");

@@ -62,7 +62,7 @@ test("a hit on another branch opens that branch", async ({ page }) => {
   const editor = page.getByRole("textbox", { name: "Edit your message" });
   await editor.fill("Do badgers dig setts?");
   await editor.press("Enter");
-  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0, { timeout: 20_000 });
+  await expect(page.getByRole("button", { name: "Stop", exact: true })).toHaveCount(0, { timeout: 20_000 });
   await expect(page.getByTestId("message-user")).toHaveCount(1);
 
   await page.keyboard.press("Control+k");

@@ -32,7 +32,7 @@ function conversationIdOf(page: Page): number {
 }
 
 function stopButton(page: Page) {
-  return page.getByRole("button", { name: "Stop" });
+  return page.getByRole("button", { name: "Stop", exact: true });
 }
 
 async function waitForReply(page: Page): Promise<void> {
