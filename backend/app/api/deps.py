@@ -189,8 +189,8 @@ class ChatCall:
     ticket: AdmissionTicket
 
     async def admit(self, body: ChatIn) -> tuple[User, Conversation | None]:
-        """The active user (401), their conversation when the body names one (404), the chat
-        limits (AppError), then the message's length (413): in that order, before anything is stored."""
+        """The active user (401), the chat limits (AppError), their conversation when the body names
+        one (404), then the message's length (413): in that order, before anything is stored."""
         user_id = self.claims.user_id
         conversation: Conversation | None = None
         if body.conversation_id is None:
@@ -200,9 +200,10 @@ class ChatCall:
             row = (await self.session.execute(_USER_AND_CONVERSATION, params)).first()
             user = _active(row[0] if row is not None else None, self.claims)
             conversation = row[1] if row is not None else None
-            if conversation is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found")
+        # The limits count a request for a missing conversation too (probing ids costs the budget).
         await enforce_chat_limits(self.context, self.session, user)
+        if body.conversation_id is not None and conversation is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found")
         _check_length(self.context, body.message, may_be_empty=True)  # ChatIn refuses it empty unless it has files
         return user, conversation
 
