@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -200,6 +200,30 @@ class Siblings:
     def of(cls, message_id: int, ids: Sequence[int]) -> Siblings:
         ordered = tuple(sorted(ids))
         return cls(ordered, ordered.index(message_id))
+
+
+class SiblingIndex:
+    """`Siblings` for many messages from one `{parent_id: [child ids]}` map.
+
+    Each parent's children are sorted once and positions come from a dict, so a page or an export
+    where one question has thousands of regenerated replies stays linear (Siblings.of per message
+    sorted the whole list each time).
+    """
+
+    __slots__ = ("_children", "_sorted")
+
+    def __init__(self, children: Mapping[int | None, Sequence[int]]) -> None:
+        self._children = children
+        self._sorted: dict[int | None, tuple[tuple[int, ...], dict[int, int]]] = {}
+
+    def of(self, message_id: int, parent_id: int | None) -> Siblings:
+        entry = self._sorted.get(parent_id)
+        if entry is None:
+            ids = tuple(sorted(self._children.get(parent_id) or ()))
+            entry = self._sorted[parent_id] = (ids, {child: i for i, child in enumerate(ids)})
+        ids, positions = entry
+        index = positions.get(message_id)
+        return Siblings((message_id,), 0) if index is None else Siblings(ids, index)
 
 
 class Share(Base):

@@ -11,7 +11,17 @@ from sqlalchemy import Table, bindparam, case, delete, exists, func, insert, lit
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import attributes
 
-from app.models import DEFAULT_TITLE, Conversation, Message, MessageAttachment, Share, Siblings, Upload, User, utcnow
+from app.models import (
+    DEFAULT_TITLE,
+    Conversation,
+    Message,
+    MessageAttachment,
+    Share,
+    SiblingIndex,
+    Upload,
+    User,
+    utcnow,
+)
 from app.services.attachments import attach_attachments
 from app.services.search import ConversationHit, search_conversations
 from app.services.storage import Storage
@@ -304,8 +314,9 @@ async def export_json(
     text = json.dumps(head, ensure_ascii=False)
     yield text[:-1] + ', "messages": ['
     separator = "\n  "
+    index = SiblingIndex(children)
     async for message in messages:
-        message.siblings = Siblings.of(message.id, children.get(message.parent_id) or [message.id])
+        message.siblings = index.of(message.id, message.parent_id)
         yield separator + json.dumps(MessageOut.model_validate(message).model_dump(mode="json"), ensure_ascii=False)
         separator = ",\n  "
     yield "\n]}\n"

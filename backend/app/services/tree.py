@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import AppError
 from app.llm.types import ChatTurn
-from app.models import Conversation, Message, MessageAttachment, Siblings, Upload
+from app.models import Conversation, Message, MessageAttachment, SiblingIndex, Upload
 from app.services.attachments import attach_attachments
 from app.services.storage import Storage
 
@@ -175,8 +175,9 @@ async def attach_siblings(session: AsyncSession, conversation_id: int, messages:
     children: dict[int | None, list[int]] = defaultdict(list)
     for child_id, parent_id in await session.execute(_children_of(conversation_id, (m.parent_id for m in messages))):
         children[parent_id].append(child_id)
+    index = SiblingIndex(children)
     for message in messages:
-        message.siblings = Siblings.of(message.id, children[message.parent_id] or [message.id])
+        message.siblings = index.of(message.id, message.parent_id)
 
 
 async def child_ids(session: AsyncSession, conversation_id: int, parent_id: int | None) -> list[int]:
