@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
-from app.models import Message, MessageAttachment, Upload, utcnow
+from app.models import Message, MessageAttachment, Upload, User, utcnow
 from app.services.filecheck import CheckedFile, FileRefused, check_file
 from app.services.storage import Storage, incoming_dir
 
@@ -70,7 +71,8 @@ async def store_upload(
     checked: CheckedFile | None = None
     try:
         checked = await asyncio.to_thread(check_file, received, max_pixels=settings.upload_image_max_pixels)
-        await check_quota(session, user_id, settings, adding=checked.size)
+        await check_quota(session, user_id, settings, adding=checked.size)  # early answer: nothing is saved
+        await session.commit()  # no transaction stays open while the file is written (S3 may take a while)
         upload = Upload(
             user_id=user_id,
             name=name,
@@ -79,17 +81,43 @@ async def store_upload(
             storage_key=new_key(user_id),
             sha256=checked.sha256,
             page_count=checked.page_count,
+            created_at=utcnow(),
         )
         await storage.save(upload.storage_key, checked.path)
-        session.add(upload)
         try:
+            upload.id = await _insert_within_quota(session, settings, upload)
             await session.commit()
         except BaseException:
+            await session.rollback()
             await storage.delete([upload.storage_key])
             raise
         return upload
     finally:
         await asyncio.to_thread(_remove, received, checked.path if checked else None)
+
+
+_UPLOADS = cast(Table, Upload.__table__)
+_COLUMNS = ("user_id", "name", "mime_type", "size", "storage_key", "sha256", "page_count", "created_at")
+
+
+async def _insert_within_quota(session: AsyncSession, settings: Settings, upload: Upload) -> int:
+    """Insert the row only if the user's files still fit: the quota is read inside the INSERT, so two
+    uploads racing each other cannot both pass a check made before either was written. SQLite runs
+    the statement under its write lock; PostgreSQL first locks the user's row (its snapshots would
+    let both read the old total)."""
+    values = [literal(getattr(upload, column), _UPLOADS.c[column].type) for column in _COLUMNS]
+    row = select(*values)
+    if settings.upload_user_quota_mb > 0:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(select(User.id).where(User.id == upload.user_id).with_for_update())
+        used = select(func.coalesce(func.sum(_UPLOADS.c.size), 0)).where(_UPLOADS.c.user_id == upload.user_id)
+        row = row.where(used.scalar_subquery() + upload.size <= settings.upload_user_quota_mb * MB)
+    statement = insert(_UPLOADS).from_select(list(_COLUMNS), row).returning(_UPLOADS.c.id)
+    upload_id = (await session.execute(statement)).scalar()
+    if upload_id is None:
+        used_now = await used_bytes(session, upload.user_id)
+        raise QuotaExceeded(used_now, settings.upload_user_quota_mb * MB)
+    return int(upload_id)
 
 
 async def delete_uploads(session: AsyncSession, storage: Storage, uploads: Sequence[Upload]) -> None:

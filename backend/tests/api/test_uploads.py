@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 
 from app.cli import main
 from app.models import Message, Upload, utcnow
+from app.services.storage import LocalStorage
 from tests.conftest import Api
 from tests.fakes import files
 
@@ -328,6 +329,33 @@ async def test_the_quota_says_how_much_is_used(app_factory: Any, make_settings: 
         assert refused.status_code == 413
         assert refused.json()["detail"].startswith("Your uploads use 0.6 MB of your 1 MB.")
         assert (await upload(client, bob, "b.txt", b"b" * 600_000)).status_code == 201  # per user
+
+
+async def test_two_uploads_racing_for_the_last_room_cannot_both_fit(
+    app_factory: Any, make_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(upload_user_quota_mb=1)
+    app = await app_factory(settings)
+    both_checked = asyncio.Barrier(2)
+    real_save = LocalStorage.save
+
+    async def save_after_the_other_passed_its_check(self: LocalStorage, key: str, source: Path) -> None:
+        await asyncio.wait_for(both_checked.wait(), 10)  # each upload has passed the early check
+        await real_save(self, key, source)
+
+    monkeypatch.setattr(LocalStorage, "save", save_after_the_other_passed_its_check)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        alice = await Api(client, app).user("alice@example.com")
+        first, second = await asyncio.gather(
+            upload(client, alice, "a.txt", b"a" * 600_000), upload(client, alice, "b.txt", b"b" * 600_000)
+        )
+        assert sorted([first.status_code, second.status_code]) == [201, 413]
+        refused = first if first.status_code == 413 else second
+        assert refused.json()["detail"].startswith("Your uploads use 0.6 MB of your 1 MB.")
+    async with app.state.context.sessionmaker() as session:
+        sizes = list(await session.scalars(select(Upload.size)))
+    assert sizes == [600_000]
+    assert len(stored_files(settings.data_dir)) == 1  # the refused one's file was removed again
 
 
 async def test_unattached_uploads_are_removed_after_a_day(
