@@ -23,9 +23,12 @@ from app.services.filecheck import IMAGE_TYPES
 from app.services.storage import Storage
 
 logger = logging.getLogger("app.attachments")
-# Earlier turns' files are sent again newest first until this many bytes (Gemini takes ~20 MB of
-# inline data per request); older ones become a note. The new message's files are always sent.
-HISTORY_FILE_BYTES = 20 * 1024 * 1024
+# Gemini refuses a request over 20 MB, and base64 makes a file 4/3 larger: 14 MiB of files is
+# ~19.6 MB encoded. A new message's images and PDFs must fit in it (else 413 before anything is
+# stored); earlier turns' files are sent again, newest first, in what the new message left, and
+# older ones become a note.
+INLINE_REQUEST_BYTES = 14 * 1024 * 1024
+MB = 1024 * 1024
 _IMAGE_MIME_TYPES = frozenset(IMAGE_TYPES.values())
 _LINKS = cast(Table, MessageAttachment.__table__)
 
@@ -40,6 +43,12 @@ class TooManyAttachments(AppError):
     code = "too_many_attachments"
     status_code = 422
     default_message = "Too many files in one message."
+
+
+class FilesTooLargeTogether(AppError):
+    code = "files_too_large"
+    status_code = 413
+    default_message = "These files are too large to send together."
 
 
 class AttachmentInUse(AppError):
@@ -71,7 +80,18 @@ async def claim_uploads(
         raise AttachmentInUse()
     if not vision and any(upload.mime_type in _IMAGE_MIME_TYPES for upload in uploads):
         raise CannotReadImages()
+    inline = sum(upload.size for upload in uploads if vision and _sent_inline(upload.mime_type))
+    if inline > INLINE_REQUEST_BYTES:
+        raise FilesTooLargeTogether(
+            f"These images and PDFs are {inline / MB:.1f} MB together; the model takes at most "
+            f"{INLINE_REQUEST_BYTES / MB:g} MB of them in one message. Send them in separate messages."
+        )
     return uploads
+
+
+def _sent_inline(mime_type: str) -> bool:
+    """Sent to a model with vision as the file's own bytes (text files go as text)."""
+    return mime_type in _IMAGE_MIME_TYPES or mime_type == "application/pdf"
 
 
 async def check_readable(session: AsyncSession, message_id: int, *, vision: bool) -> None:
@@ -185,23 +205,20 @@ async def history_with_files(
     """The history with its files' bytes, and the last turn's uploads (the question's).
 
     Only the turns of the history are read (bounded by CHAT_HISTORY_MAX_MESSAGES and
-    UPLOADS_PER_MESSAGE); the newest turn's files always, older ones newest first within
-    HISTORY_FILE_BYTES.
+    UPLOADS_PER_MESSAGE); the newest turn's files always, older ones newest first within what
+    they left of INLINE_REQUEST_BYTES.
     """
     found = await files_of(session, with_files)
     last_id = turns[-1][0] if turns else None
-    budget = HISTORY_FILE_BYTES
+    budget = INLINE_REQUEST_BYTES
     result: list[ChatTurn] = []
     for message_id, turn in reversed(turns):
         uploads = found.get(message_id)
         if not uploads:
             result.append(turn)
             continue
-        if message_id == last_id:
-            files = await read_files(storage, uploads)
-        else:
-            files = await read_files(storage, uploads, byte_budget=budget)
-            budget -= sum(len(f.data) for f in files if f.data is not None)
+        files = await read_files(storage, uploads, byte_budget=None if message_id == last_id else max(0, budget))
+        budget -= sum(len(f.data) for f in files if f.data is not None)
         result.append(ChatTurn(turn.role, turn.content, files))
     result.reverse()
     return result, found.get(last_id, []) if last_id is not None else []

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.services import attachments
 from tests.conftest import Api, parse_sse
 from tests.fakes import files
 from tests.fakes.gemini_server import FakeGeminiServer
@@ -205,3 +206,55 @@ async def test_earlier_files_are_sent_again_with_the_history(gemini_api: Any, ge
     assert request.inline_parts == [("image/png", stored)]
     assert [role for role, _ in request.turns] == ["user", "model", "user"]
     assert request.turns[-1] == ("user", "What colour is it?")
+
+
+async def test_images_and_pdfs_too_large_for_one_request_are_413_before_anything_is_stored(
+    gemini_api: Any, gemini: FakeGeminiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, headers = gemini_api
+    conversation_id = await named_conversation(api, headers)
+    big, other = files.pdf(pages=12), files.pdf(pages=10)
+    ids = [await upload_file(api, headers, "a.pdf", big), await upload_file(api, headers, "b.pdf", other)]
+    notes = await upload_file(api, headers, "notes.txt", b"n" * 5000)  # text goes as text: not counted
+    monkeypatch.setattr(attachments, "INLINE_REQUEST_BYTES", len(big) + len(other) - 1)
+    refused = await api.client.post(
+        "/api/chat",
+        headers=headers,
+        json={"conversation_id": conversation_id, "message": "Both?", "attachment_ids": [*ids, notes]},
+    )
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["code"] == "files_too_large"
+    assert "in separate messages" in refused.json()["detail"]
+    assert gemini.requests == []
+    messages = await api.client.get(f"/api/conversations/{conversation_id}/messages", headers=headers)
+    assert messages.json()["items"] == []
+    monkeypatch.setattr(attachments, "INLINE_REQUEST_BYTES", len(big) + len(other))
+    gemini.script(reply="Two PDFs.")
+    sent = await api.client.post(
+        "/api/chat",
+        headers=headers,
+        json={"conversation_id": conversation_id, "message": "Both?", "attachment_ids": [*ids, notes]},
+    )
+    assert sent.status_code == 200, sent.text  # the same files, once they fit: nothing was used up
+    assert [mime for mime, _ in gemini.requests[-1].inline_parts] == ["application/pdf", "application/pdf"]
+
+
+async def test_earlier_files_get_only_what_the_new_message_left_of_the_request(
+    gemini_api: Any, gemini: FakeGeminiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, headers = gemini_api
+    conversation_id = await named_conversation(api, headers)
+    old, new = files.pdf(pages=10), files.pdf(pages=12)
+    monkeypatch.setattr(attachments, "INLINE_REQUEST_BYTES", len(old) + len(new) - 1)
+    for name, data in (("old.pdf", old), ("new.pdf", new)):
+        gemini.script(reply=f"Read {name}.")
+        upload_id = await upload_file(api, headers, name, data)
+        response = await api.client.post(
+            "/api/chat",
+            headers=headers,
+            json={"conversation_id": conversation_id, "message": name, "attachment_ids": [upload_id]},
+        )
+        assert response.status_code == 200, response.text
+    request = gemini.requests[-1]
+    assert request.inline_parts == [("application/pdf", new)]  # the old one no longer fits beside it
+    assert request.turns[0][1].startswith('File "old.pdf":\n[not sent again')

@@ -24,6 +24,13 @@ describe("chatErrorFor", () => {
     expect(errorKeyForCode("token_quota")).toBe("token_quota_no_time");
   });
 
+  it("says files are too large together from the files_too_large code, not as a long message", () => {
+    expect(chatErrorFor(new ApiError(413, "23.4 MB together", null, "files_too_large"), retry, now).key).toBe(
+      "files_too_large",
+    );
+    expect(chatErrorFor(new ApiError(413, "too long", null, null), retry, now).key).toBe("too_long");
+  });
+
   it("does not guess the quota from a long Retry-After", () => {
     expect(chatErrorFor(new ApiError(429, "slow down", 4 * 3600, "rate_limited"), retry, now)).toEqual({
       key: "rate_limited",

@@ -33,6 +33,7 @@ const KEY_FOR_CODE: Record<string, string> = {
   internal: "internal",
   model_cannot_read_images: "cannot_read_images",
   attachment_in_use: "attachment_in_use",
+  files_too_large: "files_too_large",
   too_many_replies: "too_many_replies",
   reply_in_progress: "reply_in_progress",
 };
