@@ -26,16 +26,23 @@ CHARS_PER_TOKEN = 4  # the same rough rule as langchain's count_tokens_approxima
 
 
 def build_user_message(
-    text: str, attachments: Sequence[Attachment], *, vision: bool, text_budget_tokens: int
+    text: str,
+    attachments: Sequence[Attachment],
+    *,
+    vision: bool,
+    text_budget_tokens: int,
+    pdfs: bool | None = None,
 ) -> HumanMessage:
     """The turn as one HumanMessage: the files first (in order), then the user's own text.
 
     `text_budget_tokens` bounds all the text taken from files together (extracted PDFs, text files);
     what does not fit is cut with a note saying so. Raises CannotReadImages for an image when
-    `vision` is False.
+    `vision` is False. `pdfs`: the model reads PDFs itself (default: as `vision`; an Ollama vision
+    model reads images but gets a PDF's text).
     """
     if not attachments:
         return HumanMessage(text)
+    pdfs = vision if pdfs is None else pdfs
     remaining = text_budget_tokens * CHARS_PER_TOKEN
     blocks: list[str | dict[str, Any]] = []
     for attachment in attachments:
@@ -44,7 +51,7 @@ def build_user_message(
                 raise CannotReadImages
             encoded = base64.b64encode(_bytes(attachment)).decode()
             blocks.append({"type": "image_url", "image_url": {"url": f"data:{attachment.mime_type};base64,{encoded}"}})
-        elif attachment.is_pdf and vision:
+        elif attachment.is_pdf and pdfs:
             encoded = base64.b64encode(_bytes(attachment)).decode()
             blocks.append({"type": "file", "source_type": "base64", "mime_type": PDF_TYPE, "data": encoded})
         else:
@@ -61,11 +68,13 @@ def file_part_text(name: str, body: str, cut: bool) -> str:
     return f'File "{name}":\n{body}{note}'
 
 
-def estimate_tokens(attachment: Attachment, *, vision: bool, text_budget_tokens: int | None = None) -> int:
+def estimate_tokens(
+    attachment: Attachment, *, vision: bool, text_budget_tokens: int | None = None, pdfs: bool | None = None
+) -> int:
     """What the attachment costs in the prompt, without calling the model (for the history budget)."""
     if attachment.is_image:
         return IMAGE_TOKENS
-    if attachment.is_pdf and vision:
+    if attachment.is_pdf and (vision if pdfs is None else pdfs):
         pages = attachment.page_count or (pdf_page_count(attachment.data) if attachment.data else 1)
         return PDF_PAGE_TOKENS * pages
     if attachment.text is not None:

@@ -30,9 +30,6 @@ if TYPE_CHECKING:  # LangChain itself is imported on the first chat (with a remo
 logger = logging.getLogger("app.llm")
 TITLE_TIMEOUT_S = 15.0
 CLOSE_TIMEOUT_S = 5.0
-# Gemini and OpenAI's chat models take images (and Gemini PDFs) inline; the embedded model, `fake`
-# and Ollama are treated as text-only (an Ollama vision model is not told apart from the others).
-VISION_PROVIDERS = frozenset({"gemini", "openai"})
 
 
 @dataclass
@@ -68,8 +65,8 @@ class LLMService:
 
     @property
     def vision(self) -> bool:
-        """Whether the model reads images and PDFs itself; the others get PDFs and text files as text."""
-        return self.provider in VISION_PROVIDERS
+        """Whether the default model reads images; the others get PDFs and text files as text."""
+        return self.models().default().vision
 
     def models(self) -> ModelCatalog:
         if self.catalog is None:
@@ -82,8 +79,18 @@ class LLMService:
             return self.models().default()
         return self.models().resolve(model_id)
 
-    def vision_for(self, model_id: str | None) -> bool:
-        return self.resolve(model_id).provider in VISION_PROVIDERS
+    async def vision_for(self, model_id: str | None) -> bool:
+        """Whether the model a turn would use reads images (Gemini, OpenAI, an Ollama vision model).
+
+        An Ollama model's answer needs its server's list: read once here when nothing has asked yet
+        (a chat sent before anyone opened the model picker), never per turn afterwards.
+        """
+        info = self.resolve(model_id)
+        catalog = self.models()
+        if info.provider == "ollama" and not catalog.ollama_read:
+            await catalog.refresh_ollama()
+            info = self.resolve(model_id)
+        return info.vision
 
     async def client_for(self, info: ModelInfo) -> BaseChatModel:
         """The chat client of `info`'s model, built (off the event loop) on its first use, then kept."""
@@ -109,13 +116,13 @@ class LLMService:
     ) -> list[BaseMessage]:
         from app.llm.history import build_prompt
 
-        provider = info.provider if info is not None else self.provider
+        info = info if info is not None else self.models().default()
         budget = self.settings.chat_history_tokens
-        if provider == "local":
+        if info.provider == "local":
             # A small context window, and prompt processing on CPU costs ~7 ms a token.
             budget = min(budget, self.settings.local_context // 2)
         system = self.settings.system_prompt if system_prompt is None else system_prompt
-        return build_prompt(system, history, budget, vision=provider in VISION_PROVIDERS)
+        return build_prompt(system, history, budget, vision=info.vision, pdfs=info.reads_pdfs)
 
     async def stream_reply(
         self,

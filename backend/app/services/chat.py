@@ -136,7 +136,7 @@ class ChatService:
             session,
             user.id,
             attachment_ids,
-            vision=self.llm.vision_for(settings.model),
+            vision=await self.llm.vision_for(settings.model) if attachment_ids else False,
             limit=self.settings.uploads_per_message,
         )
         now = utcnow()
@@ -204,7 +204,7 @@ class ChatService:
         if question is None or question.role != "user":
             raise NothingToRegenerate()
         # Its images go to the model again: refused before anything is stored when it cannot read them.
-        await check_readable(session, question.id, vision=self.llm.vision_for(reply_settings(conversation).model))
+        await check_readable(session, question.id, vision=await self.llm.vision_for(reply_settings(conversation).model))
         now = utcnow()
         if new_text is not None:
             edited = await insert_message(

@@ -101,9 +101,9 @@ async def test_ollama_list_is_cached_and_survives_ollama_being_down(
     from app.llm import models as models_module
 
     calls: list[str] = []
-    answers: list[list[str] | None] = [["llama3.2:latest", "qwen3:4b"], None]
+    answers: list[dict[str, bool] | None] = [{"llama3.2:latest": False, "qwen3:4b": False}, None]
 
-    async def tags(base_url: str) -> list[str] | None:
+    async def tags(base_url: str) -> dict[str, bool] | None:
         calls.append(base_url)
         return answers[len(calls) - 1]
 
