@@ -32,6 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import accounts
+import calibrate
 import loadgen
 import server as servers
 import turncost
@@ -48,6 +49,7 @@ MANY_ACCOUNTS = 500  # the burst's second shape: this many accounts, each its ow
 # shared 2-core VM move by +-50% between runs (500-at-once p99 measured 1.9-2.8 s on the same
 # code), and CI must flag regressions, not noise. Zero-error targets get no slack at all.
 CHECK_MARGIN = 3.0
+TIME_UNITS = frozenset({"s", "ms"})
 
 
 @dataclass
@@ -60,6 +62,9 @@ class Metric:
     target: float | None = None
     note: str = ""
     check_margin: float = CHECK_MARGIN  # a row may carry its own, with the reason beside it
+    # --check only: a time row's limit also grows by how much slower this core is than the
+    # reference (calibrate.py); the result column always compares with the target as it is.
+    machine_factor: float = 1.0
 
     @property
     def passed(self) -> bool | None:
@@ -76,9 +81,10 @@ class Metric:
             return False
         if math.isnan(self.value):
             return True
+        slack = self.check_margin * (self.machine_factor if self.unit in TIME_UNITS else 1.0)
         if self.op == "<=":
-            return self.value > (self.target * self.check_margin if self.target else self.target)
-        return self.value < self.target / self.check_margin
+            return self.value > (self.target * slack if self.target else self.target)
+        return self.value < self.target / slack
 
     def row(self) -> list[str]:
         value = fmt(self.value, self.unit)
@@ -119,9 +125,11 @@ class Bench:
         self.notes: list[str] = []
         self.work = Path(tempfile.mkdtemp(prefix="conversa-bench-"))
         self.details: dict[str, Any] = {}
+        self.machine_factor = 1.0
 
     def add(self, *args: Any, **kwargs: Any) -> Metric:
         metric = Metric(*args, **kwargs)
+        metric.machine_factor = self.machine_factor
         self.metrics.append(metric)
         status = {True: "pass", False: "FAIL", None: "info"}[metric.passed]
         print(
@@ -626,7 +634,11 @@ async def main(args: argparse.Namespace) -> int:
     if args.backend:  # e.g. an older commit checked out with `git worktree add`, for a baseline
         servers.BACKEND = Path(os.path.abspath(args.backend))
     bench = Bench(args)
-    machine_text = bench.machine()
+    bench.machine_factor, calibration_ms = calibrate.factor(cpu=0 if args.pin else None)
+    machine_text = (
+        f"{bench.machine()}; calibration {calibration_ms:.0f} ms CPU against {calibrate.REFERENCE_MS:g} ms "
+        f"(bench/calibrate.py): --check scales its time limits by {bench.machine_factor:.2f}"
+    )
     command = " ".join([".venv/bin/python", "bench/run.py", *sys.argv[1:]])
     started = time.perf_counter()
     print(

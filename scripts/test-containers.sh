@@ -87,25 +87,37 @@ trap cleanup EXIT
 
 # A small API client: `api.py BASE STEP ...` prints what the checks need and fails loudly.
 cat >"$WORK_DIR/api.py" <<'PY'
+import http.client
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 
 base, step, *args = sys.argv[1:]
 
 
-def call(method, path, body=None, token=None):
-    request = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read().decode()
-            return response.status, (json.loads(raw) if raw and "json" in response.headers.get("Content-Type", "") else raw)
-    except urllib.error.HTTPError as error:
-        sys.exit(f"{method} {path} -> {error.code} {error.read().decode()[:300]}")
+def call(method, path, body=None, token=None, retries=3):
+    """One request; a dropped or timed-out connection is tried again (a CI machine may be loaded:
+    a login once took 10 s in a 1-CPU replica and its connection was lost), an HTTP error is not."""
+    for attempt in range(retries + 1):
+        request = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=90) as response:
+                raw = response.read().decode()
+                return response.status, (json.loads(raw) if raw and "json" in response.headers.get("Content-Type", "") else raw)
+        except urllib.error.HTTPError as error:
+            sys.exit(f"{method} {path} -> {error.code} {error.read().decode()[:300]}")
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+            waited = time.monotonic() - started
+            if attempt == retries:
+                sys.exit(f"{method} {path}: {type(error).__name__}: {error} after {waited:.1f} s, {retries + 1} attempts")
+            print(f"{method} {path}: {type(error).__name__}: {error} after {waited:.1f} s; trying again", file=sys.stderr)
+            time.sleep(2 ** attempt)
 
 
 def login(email, password):
@@ -117,7 +129,7 @@ if step == "health":
     print(call("GET", "/api/health")[1]["status"])
 elif step == "register-and-chat":
     email, password = args
-    status, user = call("POST", "/api/auth/register", {"email": email, "password": password})
+    status, user = call("POST", "/api/auth/register", {"email": email, "password": password}, retries=0)
     assert status == 201, status
     token = login(email, password)
     status, conversation = call("POST", "/api/conversations", {"title": "Container test"}, token)
