@@ -15,8 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import text
 
+from app.core import security
 from app.core.config import Settings
 from app.core.migrations import upgrade_database
 from app.main import create_app
@@ -25,13 +28,50 @@ from app.models import Base
 IN_CI = os.environ.get("CI") == "true"
 PASSWORD = "correct-horse-battery"
 
+# argon2id at the app's cost takes ~0.4 s of CPU per hash on this 2-core machine, and a run signs
+# up and logs in some 800 times (two thirds of the suite's CPU). The in-process app hashes at
+# argon2id's lowest cost here; `real_password_hashing` gives a test the app's own, and servers
+# started as child processes keep it too.
+REAL_PASSWORD_HASH = security.password_hash
+security.password_hash = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+
+
+@pytest.fixture
+def real_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(security, "password_hash", REAL_PASSWORD_HASH)
+    security._dummy_hash.cache_clear()
+    yield
+    security._dummy_hash.cache_clear()
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'chat.db'}"
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # pytest -n: each worker gets a database of its own
+    return _database_of_its_own(url, worker) if worker else url
+
+
+def _database_of_its_own(url: str, worker: str) -> str:
+    """`<db>_<worker>` on the same PostgreSQL server, created when missing (emptied by `migrated`)."""
+    import asyncio
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = f"{make_url(url).database}_{worker}"
+
+    async def create() -> None:
+        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            found = await connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+            if not found:
+                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        await engine.dispose()
+
+    asyncio.run(create())
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")

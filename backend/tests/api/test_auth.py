@@ -66,6 +66,7 @@ async def test_login_returns_a_7_day_bearer_token(api: Api, app) -> None:  # typ
     assert abs(expires - (datetime.now(UTC) + timedelta(days=7))) < timedelta(minutes=1)
 
 
+@pytest.mark.usefixtures("real_password_hashing")
 async def test_wrong_password_and_unknown_email_look_the_same(api: Api) -> None:
     await api.register("ana@example.com")
     timings = {}
@@ -129,7 +130,7 @@ async def test_password_change_revokes_older_tokens(api: Api, alice: dict[str, s
 async def test_login_is_throttled_per_email(app_factory, make_settings) -> None:  # type: ignore[no-untyped-def]
     import httpx
 
-    app = await app_factory(make_settings(login_rate_limit="3/minute"))
+    app = await app_factory(make_settings(login_rate_limit="3/hour"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         await client.post("/api/auth/register", json={"email": "ana@example.com", "password": PASSWORD})
         statuses = [

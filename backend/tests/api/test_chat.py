@@ -215,7 +215,7 @@ async def test_message_limits(api: Api, app: Any, alice: dict[str, str]) -> None
 
 
 async def test_chat_rate_limit_per_user(app_factory: Any, make_settings: Any) -> None:
-    app = await app_factory(make_settings(chat_rate_limit="2/minute"))
+    app = await app_factory(make_settings(chat_rate_limit="2/hour"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         api = Api(client, app)
         ana, bia = await api.user("ana@example.com"), await api.user("bia@example.com")

@@ -26,7 +26,7 @@ async def test_http_errors_carry_a_code(api: Api, alice: dict[str, str]) -> None
 
 
 async def test_rate_limit_and_quota_have_their_own_codes_and_retry_after(app_factory: Any, make_settings: Any) -> None:
-    app = await app_factory(make_settings(chat_rate_limit="2/minute", user_daily_messages=1))
+    app = await app_factory(make_settings(chat_rate_limit="2/hour", user_daily_messages=1))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         ana = await Api(client, app).user("ana@example.com")
         assert (await client.post("/api/chat", headers=ana, json={"message": "hi"})).status_code == 200
@@ -37,11 +37,11 @@ async def test_rate_limit_and_quota_have_their_own_codes_and_retry_after(app_fac
     assert 1 <= int(quota.headers["retry-after"]) <= 86_400
     assert limited.status_code == 429
     assert limited.json()["code"] == "rate_limited"
-    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert 1 <= int(limited.headers["retry-after"]) <= 3600
 
 
 async def test_regenerate_counts_against_the_rate_limit(app_factory: Any, make_settings: Any) -> None:
-    app = await app_factory(make_settings(chat_rate_limit="2/minute"))
+    app = await app_factory(make_settings(chat_rate_limit="2/hour"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         ana = await Api(client, app).user("ana@example.com")
         conversation_id = (await client.post("/api/chat", headers=ana, json={"message": "hi"})).json()[

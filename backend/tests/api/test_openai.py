@@ -327,7 +327,7 @@ async def test_a_stream_whose_model_goes_silent_ends_with_a_timeout_chunk_and_do
 async def test_the_users_rate_limit_applies_before_any_chunk(
     app_factory: Callable[[Settings], Any], make_settings: Callable[..., Settings]
 ) -> None:
-    app = await app_factory(make_settings(chat_rate_limit="2/minute"))  # type: ignore[misc]
+    app = await app_factory(make_settings(chat_rate_limit="2/hour"))  # type: ignore[misc]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         api = Api(client, app)
         key = await key_for(api, await api.user("alice@example.com"))

@@ -62,7 +62,7 @@ def test_the_official_openai_client_lists_models_and_completes_with_and_without_
 
 
 def test_the_openai_client_sees_errors_as_its_own_exceptions(live_server: Callable[..., Any]) -> None:
-    server = live_server(chat_rate_limit="3/minute")
+    server = live_server(chat_rate_limit="3/hour")
     key = user_key(server.url)
     client = openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0, timeout=30)
     messages: Any = [{"role": "user", "content": "[[fail-mid]]"}]

@@ -199,7 +199,7 @@ async def test_turning_sharing_off_refuses_new_links_and_hides_existing_ones(
 async def test_public_reads_are_rate_limited_per_address(
     app_factory: Callable[[Settings], Any], make_settings: Callable[..., Settings]
 ) -> None:
-    app = await app_factory(make_settings(shared_ip_rate_limit="3/minute"))  # type: ignore[misc]
+    app = await app_factory(make_settings(shared_ip_rate_limit="3/hour"))  # type: ignore[misc]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         codes = [(await client.get(f"/api/shared/{secrets.token_urlsafe(16)}")).status_code for _ in range(4)]
         limited = await client.get("/api/shared/anything")

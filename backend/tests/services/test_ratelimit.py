@@ -11,18 +11,18 @@ from app.services.ratelimit import RateLimited, RateLimits
 
 
 async def test_chat_limit_in_memory(make_settings: Any) -> None:
-    limits = RateLimits.from_settings(make_settings(chat_rate_limit="2/minute"))
+    limits = RateLimits.from_settings(make_settings(chat_rate_limit="2/hour"))
     await limits.hit_chat(1)
     await limits.hit_chat(1)
     with pytest.raises(RateLimited) as caught:
         await limits.hit_chat(1)
-    assert 1 <= caught.value.retry_after <= 60
+    assert 1 <= caught.value.retry_after <= 3600
     await limits.hit_chat(2)  # another user has their own budget
 
 
 async def test_limits_are_shared_through_redis(make_settings: Any, redis_url: str, redis_prefix: str) -> None:
     settings = make_settings(
-        chat_rate_limit="3/minute", login_rate_limit="2/minute", redis_url=redis_url, redis_key_prefix=redis_prefix
+        chat_rate_limit="3/hour", login_rate_limit="2/hour", redis_url=redis_url, redis_key_prefix=redis_prefix
     )
     # Two app processes = two RateLimits over the same Redis.
     first, second = RateLimits.from_settings(settings), RateLimits.from_settings(settings)
@@ -48,7 +48,7 @@ async def test_app_uses_redis_when_configured(
     from tests.conftest import Api
 
     app = await app_factory(
-        make_settings(redis_url=redis_url, redis_key_prefix=redis_prefix, chat_rate_limit="1/minute")
+        make_settings(redis_url=redis_url, redis_key_prefix=redis_prefix, chat_rate_limit="1/hour")
     )
     assert type(app.state.context.limits.storage).__name__ == "RedisStorage"
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
