@@ -21,5 +21,6 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
+    testTimeout: 15_000, // above the 5 s that findBy* may wait (src/test/setup.ts)
   },
 });
