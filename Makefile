@@ -17,7 +17,7 @@ TEST_SCALE_POSTGRES ?= postgresql+asyncpg://postgres@127.0.0.1:5432
 TEST_SCALE_REDIS ?= redis://127.0.0.1:6379/0
 
 .PHONY: help install install-dev local-model web run dev test lint typecheck test-backend test-postgres \
-        test-backends test-suites test-web test-e2e test-deploy test-scale test-containers bench bench-ci deploy deploy-check clean
+        test-backends test-web test-e2e test-deploy test-scale test-containers bench bench-ci deploy deploy-check clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -117,16 +117,7 @@ test-scale: install-dev ## two app processes + nginx (config from docker-compose
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 	TEST_SCALE_POSTGRES=$(TEST_SCALE_POSTGRES) TEST_SCALE_REDIS=$(TEST_SCALE_REDIS) $(PY) scripts/test_scale.py
 
-test: lint typecheck local-model test-suites test-deploy test-scale ## everything: lint, types, all tests
-
-# The backend suites and the browser tests side by side: the browser tests mostly wait on streamed
-# replies (~0.6 of a core), the backend suites use the rest.
-test-suites: install-dev
-	@$(MAKE) --no-print-directory test-backends & backends=$$!; \
-	$(MAKE) --no-print-directory test-web && $(MAKE) --no-print-directory test-e2e; web_rc=$$?; \
-	wait $$backends; backends_rc=$$?; \
-	echo "== test-suites: backends exit $$backends_rc, web + e2e exit $$web_rc"; \
-	[ $$web_rc -eq 0 ] && [ $$backends_rc -eq 0 ]
+test: lint typecheck local-model test-backends test-web test-e2e test-deploy test-scale ## everything: lint, types, all tests
 
 test-containers: ## build and run the image and compose files with podman (1 GB / 1 CPU)
 	bash scripts/test-containers.sh

@@ -75,7 +75,10 @@ test("send, stream, regenerate, edit and resend, reload keeps the history", asyn
 
 test("Stop keeps the partial reply, marked incomplete, also after a reload", async ({ page }) => {
   await signUp(page);
-  await composer(page).fill("Please stop me early");
+  // The fake model echoes the question: a long one keeps the reply streaming for ~5 s (30 ms a
+  // word), so a loaded machine still clicks Stop before it ends.
+  const filler = "This question goes on for a while, so the reply is still being written when Stop is pressed. ";
+  await composer(page).fill(`Please stop me early. ${filler.repeat(8)}`);
   await composer(page).press("Enter");
   const reply = assistantMessages(page).last();
   await expect(reply).toContainText("You said:");

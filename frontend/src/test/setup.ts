@@ -4,7 +4,7 @@ import { afterEach } from "vitest";
 import "../lib/i18n";
 
 // findBy*/waitFor poll for up to 5 s, not 1 s: the lazily loaded Markdown renderer took longer than
-// a second to arrive while the backend suites ran beside these tests (make test-suites). A wait,
+// a second to arrive on a loaded 2-core machine (the backend suites beside them). A wait,
 // not a time bound: a test that passes still returns as soon as its element is there.
 configure({ asyncUtilTimeout: 5000 });
 
