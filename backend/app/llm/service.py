@@ -63,11 +63,6 @@ class LLMService:
                     self.built_model = await asyncio.to_thread(self.factory)
         return self.built_model
 
-    @property
-    def vision(self) -> bool:
-        """Whether the default model reads images; the others get PDFs and text files as text."""
-        return self.models().default().vision
-
     def models(self) -> ModelCatalog:
         if self.catalog is None:
             self.catalog = ModelCatalog(self.settings, self.provider, self.model_name)

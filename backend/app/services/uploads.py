@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Table, delete, func, insert, literal, select
+from sqlalchemy import Select, Table, delete, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
@@ -44,8 +44,13 @@ class CleanupReport:
     orphans: int
 
 
+def _used(user_id: int) -> Select[int]:
+    """The bytes of the user's files (the quota's measure)."""
+    return select(func.coalesce(func.sum(Upload.size), 0)).where(Upload.user_id == user_id)
+
+
 async def used_bytes(session: AsyncSession, user_id: int) -> int:
-    total = await session.scalar(select(func.coalesce(func.sum(Upload.size), 0)).where(Upload.user_id == user_id))
+    total = await session.scalar(_used(user_id))
     return int(total or 0)
 
 
@@ -110,8 +115,7 @@ async def _insert_within_quota(session: AsyncSession, settings: Settings, upload
     if settings.upload_user_quota_mb > 0:
         if session.get_bind().dialect.name == "postgresql":
             await session.execute(select(User.id).where(User.id == upload.user_id).with_for_update())
-        used = select(func.coalesce(func.sum(_UPLOADS.c.size), 0)).where(_UPLOADS.c.user_id == upload.user_id)
-        row = row.where(used.scalar_subquery() + upload.size <= settings.upload_user_quota_mb * MB)
+        row = row.where(_used(upload.user_id).scalar_subquery() + upload.size <= settings.upload_user_quota_mb * MB)
     statement = insert(_UPLOADS).from_select(list(_COLUMNS), row).returning(_UPLOADS.c.id)
     upload_id = (await session.execute(statement)).scalar()
     if upload_id is None:
