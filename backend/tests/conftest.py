@@ -53,24 +53,30 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return _database_of_its_own(url, worker) if worker else url
 
 
-def _database_of_its_own(url: str, worker: str) -> str:
-    """`<db>_<worker>` on the same PostgreSQL server, created when missing (emptied by `migrated`)."""
+def postgres_admin(url: str, statement: str, **params: Any) -> Any:
+    """One statement outside a transaction on `url`'s server (CREATE / DROP DATABASE); its scalar."""
     import asyncio
 
-    from sqlalchemy.engine import make_url
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    name = f"{make_url(url).database}_{worker}"
-
-    async def create() -> None:
+    async def run() -> Any:
         engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
         async with engine.connect() as connection:
-            found = await connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
-            if not found:
-                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+            result = await connection.execute(text(statement), params)
+            value = result.scalar() if result.returns_rows else None
         await engine.dispose()
+        return value
 
-    asyncio.run(create())
+    return asyncio.run(run())
+
+
+def _database_of_its_own(url: str, worker: str) -> str:
+    """`<db>_<worker>` on the same PostgreSQL server, created when missing (emptied by `migrated`)."""
+    from sqlalchemy.engine import make_url
+
+    name = f"{make_url(url).database}_{worker}"
+    if not postgres_admin(url, "SELECT 1 FROM pg_database WHERE datname = :name", name=name):
+        postgres_admin(url, f'CREATE DATABASE "{name}"')
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 

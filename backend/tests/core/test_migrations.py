@@ -75,22 +75,15 @@ def empty_database_url(database_url: str, tmp_path: Path) -> Any:
     if not database_url.startswith("postgresql"):
         yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
         return
-    import asyncio
-
     from sqlalchemy.engine import make_url
 
+    from tests.conftest import postgres_admin
+
     name = f"{make_url(database_url).database}_migration"
-
-    async def run(statement: str) -> None:
-        engine = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-        await engine.dispose()
-
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}"'))
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    postgres_admin(database_url, f'DROP DATABASE IF EXISTS "{name}"')
+    postgres_admin(database_url, f'CREATE DATABASE "{name}"')
     yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}"'))
+    postgres_admin(database_url, f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def test_0002_turns_every_existing_conversation_into_a_chain(empty_database_url: str) -> None:

@@ -47,9 +47,7 @@ async def test_app_uses_redis_when_configured(
 
     from tests.conftest import Api
 
-    app = await app_factory(
-        make_settings(redis_url=redis_url, redis_key_prefix=redis_prefix, chat_rate_limit="1/hour")
-    )
+    app = await app_factory(make_settings(redis_url=redis_url, redis_key_prefix=redis_prefix, chat_rate_limit="1/hour"))
     assert type(app.state.context.limits.storage).__name__ == "RedisStorage"
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         headers = await Api(client, app).user(f"{uuid.uuid4().hex}@example.com")
