@@ -83,7 +83,9 @@ class TokenOut(BaseModel):
 SYSTEM_PROMPT_MAX_CHARS = 8_000
 ModelId = Annotated[str, StringConstraints(min_length=1, max_length=100), NoNul]
 SystemPrompt = Annotated[str, StringConstraints(max_length=SYSTEM_PROMPT_MAX_CHARS), NoNul]
-Temperature = Annotated[float, Field(ge=0, le=2)]
+# strict: JSON's true/false or "1" is a clear 422, not a temperature of 1 or a flag turned on
+Temperature = Annotated[float, Field(ge=0, le=2, strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
 
 
 class ChatSettingsIn(StrictModel):
@@ -92,8 +94,8 @@ class ChatSettingsIn(StrictModel):
     model: ModelId | None = None  # an id from GET /api/models
     system_prompt: SystemPrompt | None = None  # the persona; null: the server's SYSTEM_PROMPT
     temperature: Temperature | None = None  # null: the model's own default
-    web_search: bool | None = None
-    thinking: bool | None = None
+    web_search: Flag | None = None
+    thinking: Flag | None = None
 
 
 class CapabilitiesOut(BaseModel):
@@ -146,8 +148,8 @@ class PreferencesIn(StrictModel):
     model: ModelId | None = None
     system_prompt: SystemPrompt | None = None
     temperature: Temperature | None = None
-    web_search: bool = False
-    thinking: bool = False
+    web_search: Flag = False
+    thinking: Flag = False
     language: Literal["en", "pt-BR"] | None = None  # null: the browser's
     theme: Literal["system", "light", "dark"] = "system"
 
@@ -165,9 +167,9 @@ class PresetIn(StrictModel):
     system_prompt: SystemPrompt
     model: ModelId | None = None
     temperature: Temperature | None = None
-    web_search: bool | None = None
-    thinking: bool | None = None
-    shared: bool = False  # administrators only: every user sees it
+    web_search: Flag | None = None
+    thinking: Flag | None = None
+    shared: Flag = False  # administrators only: every user sees it
 
 
 class PresetUpdate(StrictModel):
@@ -175,9 +177,9 @@ class PresetUpdate(StrictModel):
     system_prompt: SystemPrompt | None = None
     model: ModelId | None = None
     temperature: Temperature | None = None
-    web_search: bool | None = None
-    thinking: bool | None = None
-    shared: bool | None = None
+    web_search: Flag | None = None
+    thinking: Flag | None = None
+    shared: Flag | None = None
 
 
 class PresetOut(OrmModel):

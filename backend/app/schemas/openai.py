@@ -29,22 +29,22 @@ class ChatCompletionMessage(OpenAIRequestModel):
 
 
 class StreamOptions(OpenAIRequestModel):
-    include_usage: bool | None = None
+    include_usage: Annotated[bool, Field(strict=True)] | None = None
 
 
 class ChatCompletionRequest(OpenAIRequestModel):
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatCompletionMessage] = Field(min_length=1, max_length=2000)
-    stream: bool | None = False
+    stream: Annotated[bool, Field(strict=True)] | None = False
     stream_options: StreamOptions | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
+    temperature: float | None = Field(default=None, ge=0, le=2, strict=True)
+    top_p: float | None = Field(default=None, ge=0, le=1, strict=True)
     max_tokens: int | None = Field(default=None, ge=1, le=MAX_INT)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_INT)
     n: int | None = Field(default=None, ge=1, le=1, description="Only 1 is supported")
     stop: str | Annotated[list[str], Field(max_length=4)] | None = None
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2, strict=True)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2, strict=True)
     seed: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1)
     user: str | None = Field(default=None, max_length=500)
 

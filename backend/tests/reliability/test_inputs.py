@@ -131,3 +131,28 @@ async def test_fuzzer_findings_are_clear_422s(api: Api, alice: dict[str, str]) -
     for raw in (b'{"message": "\\ud800"}', b'{"message": 1e999}', b'{"message": "x", "conversation_id": 1e400}'):
         assert_clear_4xx(await api.client.post("/api/chat", headers=headers, content=raw), 422)
     assert (await api.client.get("/api/conversations", headers=alice)).json()["total"] == 1
+
+
+async def test_booleans_and_numbers_are_not_coerced_into_each_other(api: Api, alice: dict[str, str]) -> None:
+    """Schemathesis found `{"settings": {"temperature": false}}` accepted as a temperature of 0: a
+    flag, a temperature or an OpenAI sampling knob of the wrong JSON type is a clear 422."""
+    wrong = [
+        ("POST", "/api/chat/stream", {"message": "hi", "settings": {"temperature": False}}),
+        ("POST", "/api/chat", {"message": "hi", "settings": {"web_search": 1}}),
+        ("POST", "/api/conversations", {"thinking": "true"}),
+        ("PUT", "/api/me/preferences", {"web_search": "yes"}),
+        ("POST", "/api/presets", {"name": "p", "system_prompt": "s", "temperature": "1"}),
+    ]
+    for method, url, body in wrong:
+        assert_clear_4xx(await api.client.request(method, url, headers=alice, json=body), 422)
+    question = [{"role": "user", "content": "hi"}]
+    for knob in ({"stream": 0}, {"top_p": True}, {"temperature": False}):
+        body = {"model": "fake", "messages": question, **knob}
+        openai = await api.client.post("/v1/chat/completions", headers=alice, json=body)
+        assert openai.status_code == 400, (knob, openai.text)  # OpenAI's own dialect: 400 with {"error"}
+        assert openai.json()["error"]["type"] == "invalid_request_error", openai.text
+    # An integer is still a number: JSON has no separate float.
+    ok = await api.client.post("/api/conversations", headers=alice, json={"temperature": 1, "thinking": False})
+    assert ok.status_code == 201, ok.text
+    assert (ok.json()["temperature"], ok.json()["thinking"]) == (1.0, False)
+    assert (await api.client.get("/api/conversations", headers=alice)).json()["total"] == 1
