@@ -248,11 +248,13 @@ async def iter_active_path(
 async def tree_shape(
     session: AsyncSession, conversation: Conversation
 ) -> tuple[int | None, dict[int | None, list[int]]]:
-    """The active leaf and every message's children (ids only), for the JSON export."""
+    """The active leaf and the children (ids only) of every message with more than one, for the JSON
+    export: a message missing from the map is its parent's only child, so a conversation without
+    branches costs nothing here however long it is."""
     children: dict[int | None, list[int]] = {}
-    rows = await session.execute(
-        select(Message.id, Message.parent_id).where(Message.conversation_id == conversation.id).order_by(Message.id)
-    )
+    count = func.count().over(partition_by=Message.parent_id).label("count")
+    shape = select(Message.id, Message.parent_id, count).where(Message.conversation_id == conversation.id).subquery()
+    rows = await session.execute(select(shape.c.id, shape.c.parent_id).where(shape.c.count > 1).order_by(shape.c.id))
     for message_id, parent_id in rows:
         children.setdefault(parent_id, []).append(message_id)
     return await active_leaf(session, conversation), children

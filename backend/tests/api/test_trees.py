@@ -223,6 +223,12 @@ async def test_exports_markdown_follows_the_branch_json_has_every_node(api: Api,
     assert data["active_message_id"] == data["messages"][-1]["id"]
     by_id = {m["id"]: m for m in data["messages"]}
     assert all(m["parent_id"] is None or m["parent_id"] in by_id for m in data["messages"])
+    # The versions of the third question are each other's siblings; a message without any is alone.
+    q3, edited = turns[2]["user_message"]["id"], next(m["id"] for m in data["messages"] if m["content"] == "edited")
+    assert by_id[q3]["siblings"] == {"ids": [q3, edited], "index": 0}
+    assert by_id[edited]["siblings"] == {"ids": [q3, edited], "index": 1}
+    q1 = turns[0]["user_message"]["id"]
+    assert by_id[q1]["siblings"] == {"ids": [q1], "index": 0}
 
 
 async def test_bad_parents_and_other_users(api: Api, alice: dict[str, str], bob: dict[str, str]) -> None:
@@ -466,3 +472,32 @@ async def test_while_a_reply_is_written_its_question_stays_put(live_server: Any)
     assert len(tree["items"]) == 7
     # The person switched back to the old reply while the new one was written: it does not pull them back.
     assert [m["id"] for m in shown] == [m["id"] for t in turns for m in (t["user_message"], t["assistant_message"])]
+
+
+async def test_the_export_keeps_children_only_for_messages_with_several(
+    api: Api, app: Any, alice: dict[str, str]
+) -> None:
+    """A long conversation without branches needs no children map at all (it held one list per
+    message: 30 MB for a 50,000-message export, bench/scale.py)."""
+    from app.models import Conversation
+    from app.services.conversations import tree_shape
+
+    conversation_id, turns = await three_turns(api, alice)
+    async with app.state.context.sessionmaker() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        active, children = await tree_shape(session, conversation)
+        assert children == {}
+        assert active == turns[2]["assistant_message"]["id"]
+    parent = turns[2]["user_message"]["parent_id"]
+    edited = await chat(api, alice, "edited", conversation_id=conversation_id, parent_id=parent)
+    await chat(api, alice, "another first question", conversation_id=conversation_id, parent_id=None)
+    async with app.state.context.sessionmaker() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        _, children = await tree_shape(session, conversation)
+    first = turns[0]["user_message"]["id"]
+    assert set(children) == {parent, None}
+    assert children[parent] == [turns[2]["user_message"]["id"], edited["user_message"]["id"]]
+    assert children[None][0] == first
+    assert len(children[None]) == 2

@@ -43,3 +43,10 @@ def test_thousands_of_replies_to_one_question_sort_their_list_once(monkeypatch: 
     assert calls == 1
     assert [s.index for s in found] == [len(replies) - 1 - i for i in range(len(replies))]
     assert all(s.ids is found[0].ids for s in found)  # one shared tuple, not 5,000 copies
+
+
+def test_a_map_of_only_the_branching_parents_keeps_nothing_for_the_others() -> None:
+    index = SiblingIndex({4: [6, 5]})
+    assert [index.of(m, m - 1) for m in (2, 3, 4)] == [Siblings((2,), 0), Siblings((3,), 0), Siblings((4,), 0)]
+    assert index.of(6, 4) == Siblings((5, 6), 1)
+    assert list(index._sorted) == [4]  # one entry, for the one parent with several children
