@@ -117,7 +117,18 @@ test-scale: install-dev ## two app processes + nginx (config from docker-compose
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 	TEST_SCALE_POSTGRES=$(TEST_SCALE_POSTGRES) TEST_SCALE_REDIS=$(TEST_SCALE_REDIS) $(PY) scripts/test_scale.py
 
-test: lint typecheck local-model test-backends test-web test-e2e test-deploy test-scale ## everything: lint, types, all tests
+# The browser tests mostly wait on the app (198 s of CPU in 386 s of wall time, 2 cores), so the
+# unit, deploy and scale-out tests run beside them; the backend suites already use both cores.
+test: lint typecheck local-model test-backends ## everything: lint, types, all tests
+	@logs=$$(mktemp -d); \
+	$(MAKE) --no-print-directory test-e2e >$$logs/e2e.log 2>&1 & e2e=$$!; \
+	rest_rc=0; for step in test-web test-deploy test-scale; do \
+		echo "== make $$step" >>$$logs/rest.log; \
+		$(MAKE) --no-print-directory $$step >>$$logs/rest.log 2>&1 || { rest_rc=1; echo "== make $$step FAILED" >>$$logs/rest.log; }; \
+	done; \
+	wait $$e2e; e2e_rc=$$?; \
+	cat $$logs/rest.log; echo "== browser tests (exit $$e2e_rc)"; cat $$logs/e2e.log; \
+	rm -rf $$logs; [ $$rest_rc -eq 0 ] && [ $$e2e_rc -eq 0 ]
 
 test-containers: ## build and run the image and compose files with podman (1 GB / 1 CPU)
 	bash scripts/test-containers.sh

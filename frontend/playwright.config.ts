@@ -74,7 +74,8 @@ export default defineConfig({
       env: {
         ENV: "development",
         LLM_PROVIDER: "fake",
-        FAKE_LLM_DELAY_MS: "30",
+        // Fast replies; a test that acts while a reply streams asks for 30 ms a word (SLOW in e2e/helpers.ts).
+        FAKE_LLM_DELAY_MS: "5",
         DATA_DIR: process.env.E2E_DATA_DIR,
         STATIC_DIR: resolve(here, "dist"),
         ALLOW_SIGNUP: "true",

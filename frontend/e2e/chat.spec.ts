@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { assistantMessages, composer, lastSavedMessage, screenshot, sendAndWait, signUp, userMessages } from "./helpers";
+import { assistantMessages, composer, lastSavedMessage, screenshot, sendAndWait, signUp, SLOW, userMessages } from "./helpers";
 
 test("send, stream, regenerate, edit and resend, reload keeps the history", async ({ page }) => {
   const consoleErrors: string[] = [];
@@ -8,7 +8,8 @@ test("send, stream, regenerate, edit and resend, reload keeps the history", asyn
   });
   page.on("pageerror", (error) => consoleErrors.push(String(error)));
   await signUp(page);
-  await composer(page).fill("Hello streaming world");
+  // 80 ms a word (~4.5 s): the text must still be partial when the test reads it, on a loaded machine.
+  await composer(page).fill("Hello streaming world [[pace:80]]");
   await composer(page).press("Enter");
 
   // The reply streams in: Stop is offered and the text is still partial at some point.
@@ -76,9 +77,9 @@ test("send, stream, regenerate, edit and resend, reload keeps the history", asyn
 test("Stop keeps the partial reply, marked incomplete, also after a reload", async ({ page }) => {
   await signUp(page);
   // The fake model echoes the question: a long one keeps the reply streaming for ~5 s (30 ms a
-  // word), so a loaded machine still clicks Stop before it ends.
+  // word, asked for by SLOW), so a loaded machine still clicks Stop before it ends.
   const filler = "This question goes on for a while, so the reply is still being written when Stop is pressed. ";
-  await composer(page).fill(`Please stop me early. ${filler.repeat(8)}`);
+  await composer(page).fill(`Please stop me early. ${filler.repeat(8)} ${SLOW}`);
   await composer(page).press("Enter");
   const reply = assistantMessages(page).last();
   await expect(reply).toContainText("You said:");
@@ -107,7 +108,7 @@ test("auto-scroll follows the stream unless the person scrolls up", async ({ pag
     scroller.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight < 80);
   expect(await atBottom()).toBe(true);
 
-  await composer(page).fill("One more");
+  await composer(page).fill(`One more ${SLOW}`);
   await composer(page).press("Enter");
   await expect(assistantMessages(page)).toHaveCount(4);
   await scroller.hover();

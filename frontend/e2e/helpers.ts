@@ -4,6 +4,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const PASSWORD = "correct horse 42";
+/** Put in a question whose reply a test acts on while it streams: the fake model then writes it at
+ * 30 ms a word instead of the suite's fast FAKE_LLM_DELAY_MS (app/llm/fake.py). */
+export const SLOW = "[[pace:30]]";
 const screenshotDir = join(dirname(fileURLToPath(import.meta.url)), "..", "test-results", "screenshots");
 
 let counter = 0;

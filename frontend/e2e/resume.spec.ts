@@ -1,9 +1,9 @@
 import { expect, test, type Page } from "@playwright/test";
-import { assistantMessages, composer, lastSavedMessage, sendAndWait, signUp, userMessages } from "./helpers";
+import { assistantMessages, composer, lastSavedMessage, sendAndWait, signUp, SLOW, userMessages } from "./helpers";
 
 // The fake model echoes the question, then its own filler (ending "And a bit of code."), at 30 ms
-// a word: this question makes a reply of about 8 s, long enough to reload or leave in the middle.
-const LONG_QUESTION = `Please answer at length: ${Array.from({ length: 200 }, (_, i) => `word${i}`).join(" ")}`;
+// a word (SLOW): this question makes a reply of about 8 s, long enough to reload or leave in the middle.
+const LONG_QUESTION = `Please answer at length: ${Array.from({ length: 200 }, (_, i) => `word${i}`).join(" ")} ${SLOW}`;
 
 function conversationIdOf(page: Page): number {
   return Number(new URL(page.url()).pathname.split("/").pop());

@@ -1,5 +1,5 @@
 import { expect, test, type Locator, type Page } from "@playwright/test";
-import { assistantMessages, composer, lastSavedMessage, logIn, PASSWORD, sendAndWait, signUp, userMessages } from "./helpers";
+import { assistantMessages, composer, lastSavedMessage, logIn, PASSWORD, sendAndWait, signUp, SLOW, userMessages } from "./helpers";
 
 interface ApiMessage {
   id: number;
@@ -185,7 +185,7 @@ test("regenerate an old reply, switch back, and the same branch shows after a re
 test("Stop keeps the partial reply of an edit in its branch", async ({ page }) => {
   await signUp(page);
   await sendAndWait(page, "Answer this fully");
-  await editWith(page, userMessages(page).first(), "Answer this, then stop");
+  await editWith(page, userMessages(page).first(), `Answer this, then stop ${SLOW}`);
   await expect(assistantMessages(page).first()).toContainText("You said:");
   await stopButton(page).click();
   await expect(stopButton(page)).toHaveCount(0);

@@ -1,14 +1,17 @@
 """A deterministic streaming chat model for development, tests and benchmarks.
 
 The reply is derived from the user's message and streamed word by word with a fixed delay, so
-the server (not a model) is what gets measured. Markers in the message script failures:
-`[[fail]]` fails before any token, `[[fail-mid]]` fails after a few tokens. A call's
-`max_tokens` cuts the reply after that many words, as a real model's would.
+the server (not a model) is what gets measured. Markers in the message script it: `[[fail]]`
+fails before any token, `[[fail-mid]]` fails after a few tokens, `[[pace:N]]` streams this reply
+at N ms a word whatever the configured delay (a test that acts in the middle of a reply asks for
+a slow one; the others run at the fast default). A call's `max_tokens` cuts the reply after that
+many words, as a real model's would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -22,6 +25,7 @@ from app.llm.prompts import TITLE_INSTRUCTION
 
 FAIL_MARKER = "[[fail]]"
 FAIL_MID_MARKER = "[[fail-mid]]"
+PACE_MARKER = re.compile(r"\[\[pace:(\d{1,4})\]\]")
 FILLER = (
     "This is Conversa's development model. It repeats what you wrote and streams the answer word "
     "by word, so the app can be tried without any API key. Configure a real provider to get real "
@@ -44,7 +48,7 @@ class FakeChatModel(BaseChatModel):
         last = str(messages[-1].content) if messages else ""
         if messages and isinstance(messages[0], SystemMessage) and messages[0].content == TITLE_INSTRUCTION:
             question = last.removeprefix("User: ").split("\n\nAssistant:")[0]
-            return " ".join(question.split()[:6])
+            return " ".join(PACE_MARKER.sub("", question).split()[:6])  # a title without the script
         return f"You said: {last}\n\n{FILLER}"
 
     def _tokens(self, messages: list[BaseMessage], max_tokens: int | None = None) -> list[str]:
@@ -63,6 +67,11 @@ class FakeChatModel(BaseChatModel):
         if FAIL_MID_MARKER in last:
             return 5
         return None
+
+    def _delay(self, messages: list[BaseMessage]) -> float:
+        """Seconds between words: the message's `[[pace:N]]`, else the configured delay."""
+        pace = PACE_MARKER.search(str(messages[-1].content)) if messages else None
+        return int(pace.group(1)) / 1000 if pace else self.delay_s
 
     @staticmethod
     def _check_failure(fail_at: int | None, sent: int) -> None:
@@ -97,11 +106,11 @@ class FakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        fail_at = self._failure_point(messages)
+        fail_at, delay = self._failure_point(messages), self._delay(messages)
         for sent, token in enumerate(self._tokens(messages, kwargs.get("max_tokens"))):
             self._check_failure(fail_at, sent)
-            if self.delay_s:
-                time.sleep(self.delay_s)
+            if delay:
+                time.sleep(delay)
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
 
     async def _astream(
@@ -111,11 +120,11 @@ class FakeChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        fail_at = self._failure_point(messages)
+        fail_at, delay = self._failure_point(messages), self._delay(messages)
         for sent, token in enumerate(self._tokens(messages, kwargs.get("max_tokens"))):
             self._check_failure(fail_at, sent)
-            if self.delay_s:
-                await asyncio.sleep(self.delay_s)
+            if delay:
+                await asyncio.sleep(delay)
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
         if self._was_cut(messages, kwargs.get("max_tokens")):
             yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={"finish_reason": "length"}))
