@@ -133,6 +133,7 @@ class Bench:
             static_dir=data_dir / "no-web-app",
             chat_rate_limit="100000/minute",
             fake_llm_delay_ms=0,  # the chat-turn rows measure the app's overhead, not the model's pace
+            log_level="WARNING",  # a log line per request would be part of every row's CPU
         )
         app = create_app(settings)
         lifespan = app.router.lifespan_context(app)
