@@ -59,19 +59,13 @@ class FakeChatModel(BaseChatModel):
     def _was_cut(self, messages: list[BaseMessage], max_tokens: int | None) -> bool:
         return max_tokens is not None and len(self._tokens(messages)) > max_tokens
 
-    def _failure_point(self, messages: list[BaseMessage]) -> int | None:
-        """After how many tokens the scripted failure comes (read once per call: a message may be megabytes)."""
+    def _script(self, messages: list[BaseMessage]) -> tuple[int | None, float]:
+        """After how many tokens the scripted failure comes, and the seconds between words (the
+        message's `[[pace:N]]`, else the configured delay). Read once per call: a message may be megabytes."""
         last = str(messages[-1].content) if messages else ""
-        if FAIL_MARKER in last:
-            return 0
-        if FAIL_MID_MARKER in last:
-            return 5
-        return None
-
-    def _delay(self, messages: list[BaseMessage]) -> float:
-        """Seconds between words: the message's `[[pace:N]]`, else the configured delay."""
-        pace = PACE_MARKER.search(str(messages[-1].content)) if messages else None
-        return int(pace.group(1)) / 1000 if pace else self.delay_s
+        fail_at = 0 if FAIL_MARKER in last else 5 if FAIL_MID_MARKER in last else None
+        pace = PACE_MARKER.search(last)
+        return fail_at, int(pace.group(1)) / 1000 if pace else self.delay_s
 
     @staticmethod
     def _check_failure(fail_at: int | None, sent: int) -> None:
@@ -106,7 +100,7 @@ class FakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        fail_at, delay = self._failure_point(messages), self._delay(messages)
+        fail_at, delay = self._script(messages)
         for sent, token in enumerate(self._tokens(messages, kwargs.get("max_tokens"))):
             self._check_failure(fail_at, sent)
             if delay:
@@ -120,7 +114,7 @@ class FakeChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        fail_at, delay = self._failure_point(messages), self._delay(messages)
+        fail_at, delay = self._script(messages)
         for sent, token in enumerate(self._tokens(messages, kwargs.get("max_tokens"))):
             self._check_failure(fail_at, sent)
             if delay:

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas import Flag
+
 MAX_INT = 2**31 - 1
 
 
@@ -29,13 +31,13 @@ class ChatCompletionMessage(OpenAIRequestModel):
 
 
 class StreamOptions(OpenAIRequestModel):
-    include_usage: Annotated[bool, Field(strict=True)] | None = None
+    include_usage: Flag | None = None
 
 
 class ChatCompletionRequest(OpenAIRequestModel):
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatCompletionMessage] = Field(min_length=1, max_length=2000)
-    stream: Annotated[bool, Field(strict=True)] | None = False
+    stream: Flag | None = False
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0, le=2, strict=True)
     top_p: float | None = Field(default=None, ge=0, le=1, strict=True)

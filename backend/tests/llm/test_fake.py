@@ -28,9 +28,9 @@ async def test_a_paced_message_streams_at_its_own_pace_and_others_at_the_configu
 
 def test_the_pace_is_read_from_the_last_message_only() -> None:
     model = FakeChatModel(delay_s=0.02)
-    assert model._delay([HumanMessage("[[pace:5]] earlier"), HumanMessage("now")]) == 0.02
-    assert model._delay([HumanMessage("now [[pace:250]]")]) == 0.25
-    assert model._delay([HumanMessage("[[pace:]] not a number")]) == 0.02
+    assert model._script([HumanMessage("[[pace:5]] earlier"), HumanMessage("now")])[1] == 0.02
+    assert model._script([HumanMessage("now [[pace:250]]")])[1] == 0.25
+    assert model._script([HumanMessage("[[pace:]] not a number")])[1] == 0.02
 
 
 def test_a_title_leaves_the_pace_marker_out() -> None:
