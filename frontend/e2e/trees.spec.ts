@@ -222,19 +222,17 @@ test("a 60-node tree with 12 branches shows every node when its branches are wal
     trunk.push(await chat({ conversation_id: conversationId, message: `Trunk ${index}`, parent_id: parent }));
   }
   // ...and 11 more branches, each an edit of a trunk question followed by 1 or 2 more exchanges
-  // (8 x 4 + 3 x 6 = 50 nodes), built side by side.
-  await Promise.all(
-    Array.from({ length: 11 }, async (_, branch) => {
-      const at = branch % 5;
-      let parent: number | null = at === 0 ? null : trunk[at - 1]!.assistant_message.id;
-      const exchanges = branch < 8 ? 2 : 3;
-      for (let step = 0; step < exchanges; step++) {
-        const message = `Branch ${branch} step ${step}`;
-        const turn = await chat({ conversation_id: conversationId, message, parent_id: parent });
-        parent = turn.assistant_message.id;
-      }
-    }),
-  );
+  // (8 x 4 + 3 x 6 = 50 nodes), one turn after the other (a conversation writes one reply at a time).
+  for (let branch = 0; branch < 11; branch++) {
+    const at = branch % 5;
+    let parent: number | null = at === 0 ? null : trunk[at - 1]!.assistant_message.id;
+    const exchanges = branch < 8 ? 2 : 3;
+    for (let step = 0; step < exchanges; step++) {
+      const message = `Branch ${branch} step ${step}`;
+      const turn = await chat({ conversation_id: conversationId, message, parent_id: parent });
+      parent = turn.assistant_message.id;
+    }
+  }
   expect(nodes.size).toBe(60);
   const hasChild = new Set([...nodes.values()].map((node) => node.parent_id));
   const leaves = [...nodes.keys()].filter((id) => !hasChild.has(id));

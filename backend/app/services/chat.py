@@ -1,4 +1,4 @@
-"""The chat flow: save the user's message, call the model, save the reply (streamed or not).
+"""The chat flow: save the user's message, call the model, save the reply (streamed as events to a job).
 
 The user's message is committed before the model is called, so it is never lost. Whatever the
 model produced before a failure, a stop or a disconnect is saved as an `incomplete` reply.
@@ -328,34 +328,7 @@ class ChatService:
         task.add_done_callback(self.background.discard)
         return task
 
-    # -- the two ways to answer -----------------------------------------------------------------
-    async def reply(self, turn: PreparedTurn) -> Message:
-        """Answer at once (POST /api/chat). On a model error the partial reply (if any) is kept."""
-        parts: list[str] = []
-        usage = TokenUsage()
-        draft = ReplyDraft()
-        replying = self.llm.stream_parts(turn.history, usage=usage, reply=turn.settings, extras=draft.extras)
-        try:
-            async for delta in replying:
-                if isinstance(delta, str):
-                    if draft.thinking:
-                        draft.answer_started()
-                    parts.append(delta)
-                else:
-                    draft.thought(delta.text)
-                if self.stopping.is_set():
-                    raise ServerStopping(STOPPED_MID_REPLY)
-                await self.admissions.wait_turn()  # as in stream(): requests being admitted go first
-        except AppError:
-            await self.save_reply(turn, "".join(parts), "incomplete", usage, draft)
-            raise
-        text = "".join(parts)
-        reply = await self.save_reply(turn, text, "complete", usage, draft)
-        if reply is None:  # the model answered nothing at all
-            raise LLMError("The AI model returned an empty answer. Please try again.")
-        self.start_title(turn, text)
-        return reply
-
+    # -- the answer --------------------------------------------------------------------------
     async def stream(self, turn: PreparedTurn) -> AsyncIterator[ChatEvent]:
         """The reply as events: started, token*, then done (+ title) or failed."""
         yield TurnStarted(turn.conversation_id, turn.user_message)

@@ -277,3 +277,20 @@ class JobRegistry:
 
     def _ended(self, job: Job) -> None:
         """A job's log is complete (its last event, a title perhaps, is in it)."""
+
+
+async def whole_reply(events: AsyncIterator[ReaderEvent]) -> Message:
+    """Follow a job to its saved reply (POST /api/chat): the reply, or the job's error raised (its
+    partial reply is saved `incomplete` all the same). The reader leaves at the reply: the title
+    that may follow is saved by the job without it."""
+    try:
+        async for event in events:
+            if type(event) is TurnDone:
+                return event.assistant_message
+            if type(event) is TurnFailed:
+                raise event.error
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    raise LLMInternalError()  # a job always ends with one of the two

@@ -223,3 +223,51 @@ async def test_server_stopping_ends_the_jobs_and_saves_their_partial_replies(liv
         reply = await wait_for_reply(client, ana, conversation_id)
     assert reply["status"] == "incomplete"
     assert reply["content"].startswith("You said:")
+
+
+async def wait_until_generating(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
+    for _ in range(200):
+        items = (await client.get("/api/conversations", headers=headers)).json()["items"]
+        if items and items[0]["generating"]:
+            return int(items[0]["id"])
+        await asyncio.sleep(0.02)
+    raise AssertionError("no reply was ever generating")
+
+
+async def test_a_whole_reply_asked_with_post_chat_is_a_job_too(live_server: Any) -> None:
+    server = live_server(fake_llm_delay_ms=15)
+    async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
+        ana = await Api(client, server.app).user("ana@example.com")
+        asked = asyncio.create_task(client.post("/api/chat", headers=ana, json={"message": QUESTION}))
+        conversation_id = await wait_until_generating(client, ana)  # another tab sees it being written
+        async with client.stream("GET", f"/api/conversations/{conversation_id}/stream", headers=ana) as response:
+            assert response.status_code == 200
+            followed = await read_until_end(response)
+        answer = await asked
+        detail = (await client.get(f"/api/conversations/{conversation_id}", headers=ana)).json()
+    assert answer.status_code == 200
+    reply = answer.json()["assistant_message"]
+    assert reply["status"] == "complete"
+    assert followed_text(followed) == reply["content"]
+    assert dict(followed)["done"]["assistant_message"]["id"] == reply["id"]
+    assert detail["generating"] is False
+
+
+async def test_a_whole_reply_can_be_stopped_from_another_connection(live_server: Any) -> None:
+    server = live_server(fake_llm_delay_ms=30, max_jobs_per_user=1)
+    async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
+        ana = await Api(client, server.app).user("ana@example.com")
+        asked = asyncio.create_task(client.post("/api/chat", headers=ana, json={"message": QUESTION}))
+        conversation_id = await wait_until_generating(client, ana)
+        # It holds one of her job slots, as a streamed reply does.
+        refused = await client.post("/api/chat", headers=ana, json={"message": "a second one"})
+        stopped = await client.post(f"/api/conversations/{conversation_id}/stop", headers=ana)
+        answer = await asked
+        stored = await wait_for_reply(client, ana, conversation_id)
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "too_many_replies"
+    assert stopped.json() == {"stopped": True}
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "stopped"
+    assert stored["status"] == "incomplete"
+    assert 0 < len(stored["content"].split()) < 30

@@ -289,7 +289,7 @@ async def test_kill_9_under_load_loses_nothing_acknowledged(server_factory: Any,
 
 
 async def test_sigterm_saves_partial_replies_and_exits_quickly(server_factory: Any, tmp_path: Path) -> None:
-    server = server_factory(FAKE_LLM_DELAY_MS="25").start()
+    server = server_factory(FAKE_LLM_DELAY_MS="25", MAX_JOBS_PER_USER="4").start()  # 4 replies of one user
     long_question = "please repeat " + " ".join(f"word{i}" for i in range(400))  # a reply of ~10 s
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
         headers = await sign_in(client, "owner@example.com")

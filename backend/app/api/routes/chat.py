@@ -15,7 +15,7 @@ from app.models import Conversation, User
 from app.schemas import ChatIn, ChatOut, MessageOut
 from app.services.chat import PreparedTurn
 from app.services.chat_settings import new_conversation_settings
-from app.services.jobs import JobSlot, ReaderEvent
+from app.services.jobs import JobSlot, ReaderEvent, whole_reply
 from app.services.presets import visible_preset
 
 router = APIRouter(prefix="/chat", tags=["chat"])
@@ -59,11 +59,16 @@ async def _prepare(
 
 @router.post("", responses={401: {}, 404: {}, 409: {}, 413: {}, 422: {}, 429: {}, 502: {}, 503: {}, 504: {}})
 async def chat(body: ChatIn, call: ChatCallDep) -> ChatOut:
-    """Send a message and get the assistant's whole reply (the user's message is kept on errors)."""
+    """Send a message and get the assistant's whole reply (the user's message is kept on errors).
+    The reply is a job, as a streamed one: `generating` meanwhile, followed by `GET .../stream`,
+    stopped by `POST .../stop`, and finished and saved even if this connection closes."""
     user, conversation = await call.admit(body)
-    turn = await _prepare(body, user, call.context, call.session, conversation)
+    context = call.context
+    async with context.jobs.reserve(user.id, body.conversation_id) as slot:
+        turn = await _prepare(body, user, context, call.session, conversation)
+        events = context.jobs.start(slot, turn, context.chat.stream)
     call.ticket.done()  # admitted: the wait for the whole reply must not hold streaming replies back
-    reply = await call.context.chat.reply(turn)
+    reply = await whole_reply(events)
     return ChatOut(
         conversation_id=turn.conversation_id,
         user_message=MessageOut.model_validate(turn.user_message),

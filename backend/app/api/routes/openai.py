@@ -127,7 +127,7 @@ class OpenAIRoute(APIRoute):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": OpenAIErrorOut} for code in (400, 401, 403, 404, 429, 500, 502, 503, 504)
+    code: {"model": OpenAIErrorOut} for code in (400, 401, 403, 404, 413, 429, 500, 502, 503, 504)
 }
 router = APIRouter(tags=["openai"], route_class=OpenAIRoute, responses=ERROR_RESPONSES)
 
