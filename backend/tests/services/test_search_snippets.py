@@ -69,3 +69,17 @@ def test_the_rendered_snippet_escapes_the_text_and_keeps_only_the_marks() -> Non
     assert "<b>" not in rendered
     assert "&lt;script&gt;" in rendered
     assert rendered.count("<mark>") == 3  # ação, the ação of ação_certa (_ separates words), Ação; not reação
+
+
+def test_a_long_message_with_many_matches_gives_one_short_window() -> None:
+    query = parse_query("orcamento")
+    assert query is not None
+    many = " ".join(["orçamento palavra"] * 20_000)
+    snippet = marked_snippet(many, query)
+    assert snippet.endswith("…")
+    assert len(re.findall(r"[^\W_]+", snippet)) == SNIPPET_TOKENS
+    assert snippet.count("\x02") == SNIPPET_TOKENS // 2
+    at_the_end = " ".join(["ação x"] * 3_000) + " e o orçamento."
+    snippet = marked_snippet(at_the_end, query)
+    assert snippet.startswith("…")
+    assert snippet.endswith("\x02orçamento\x03.")
