@@ -4,7 +4,7 @@
     .venv/bin/python bench/dataset.py --messages 100000 --url postgresql+asyncpg://postgres@127.0.0.1:5432/db
 
 The schema is the app's own (Alembic). On SQLite the rows are written at revision 0001 and the
-upgrade to head then indexes them (migration 0004's 'rebuild', ~2x faster than the triggers row
+upgrade to head then indexes them (migration 0007's 'rebuild', ~2x faster than the triggers row
 by row, and it measures that migration at scale); on PostgreSQL the generated columns fill as
 rows are copied in.
 Text is a Portuguese and English word mix with a Zipf-like word frequency (common words plus a
@@ -635,7 +635,7 @@ def write_sqlite(path: Path, messages: int, seed: int) -> None:
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
     started = time.perf_counter()
-    migrate(url)  # 0004 indexes every row already there
+    migrate(url)  # 0007 indexes every row already there
     print(
         f"  upgrade to head (indexing) in {time.perf_counter() - started:.0f} s",
         file=sys.stderr,

@@ -2,7 +2,7 @@
 
 One interface for both databases: `search_messages` (message-level hits for the search dialog)
 and `search_conversations` (the sidebar: conversations ranked by their best match). The indexes
-live in the database and are kept in sync there (alembic/versions/0004_full_text_search.py).
+live in the database and are kept in sync there (alembic/versions/0007_full_text_search.py).
 
 Cost stays bounded at a million messages: the user restriction is part of the full-text query
 itself (SQLite: an `owner` token intersected by FTS5; PostgreSQL: the join is by the GIN hits),
@@ -208,7 +208,7 @@ _SQLITE_SNIPPETS = text("SELECT id, content FROM messages WHERE id IN :ids").bin
 
 # PostgreSQL: GIN finds the hits, ts_rank orders the user's (higher is better).
 _PG_QUERY = "to_tsquery('conversa_search', :tsquery)"
-_PG_TEXT = "translate({}, '<>', '‹›')"  # as indexed (migration 0004): the parser would drop "<...>" as a tag
+_PG_TEXT = "translate({}, '<>', '‹›')"  # as indexed (migration 0007): the parser would drop "<...>" as a tag
 _PG_MESSAGE_PAGE = text(
     f"""SELECT m.id FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
        WHERE c.user_id = :user_id AND m.search_vector @@ {_PG_QUERY}
