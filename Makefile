@@ -132,16 +132,16 @@ ifneq ($(HAS_FRONTEND),)
 	@$(MAKE) --no-print-directory $(FRONTEND)/node_modules/.package-lock.json >/dev/null
 endif
 	@logs=$$(mktemp -d); started=$$SECONDS; \
-	lane() { name=$$1; shift; rc=0; for step in "$$@"; do \
+	lane() { local name=$$1 failed=0; shift; for step in "$$@"; do \
 		echo "== make $$step" >>$$logs/$$name.log; \
-		$(MAKE) --no-print-directory $$step >>$$logs/$$name.log 2>&1 || { rc=1; echo "== make $$step FAILED" >>$$logs/$$name.log; }; \
-	done; echo "== $$name ended after $$((SECONDS - started)) s (exit $$rc)" >>$$logs/$$name.log; return $$rc; }; \
-	rc=0; lane backends test-backends || rc=1; \
+		$(MAKE) --no-print-directory $$step >>$$logs/$$name.log 2>&1 || { failed=1; echo "== make $$step FAILED" >>$$logs/$$name.log; }; \
+	done; echo "== $$name ended after $$((SECONDS - started)) s (exit $$failed)" >>$$logs/$$name.log; return $$failed; }; \
+	status=0; lane backends test-backends || status=1; \
 	lane browser "test-e2e E2E_SCRIPT=e2e:bundle" & browser=$$!; \
-	lane rest lint typecheck test-web test-deploy test-scale || rc=1; \
-	wait $$browser || rc=1; \
+	lane rest lint typecheck test-web test-deploy test-scale || status=1; \
+	wait $$browser || status=1; \
 	cat $$logs/backends.log $$logs/rest.log $$logs/browser.log; rm -rf $$logs; \
-	echo "make test: $$((SECONDS - started)) s (exit $$rc)"; exit $$rc
+	echo "make test: $$((SECONDS - started)) s (exit $$status)"; exit $$status
 
 test-containers: ## build and run the image and compose files with podman (1 GB / 1 CPU)
 	bash scripts/test-containers.sh

@@ -261,6 +261,11 @@ async def test_a_whole_reply_can_be_stopped_from_another_connection(live_server:
         conversation_id = await wait_until_generating(client, ana)
         # It holds one of her job slots, as a streamed reply does.
         refused = await client.post("/api/chat", headers=ana, json={"message": "a second one"})
+        # Another tab follows it until a word is written (a stop before any word saves no reply), then stops it.
+        async with client.stream("GET", f"/api/conversations/{conversation_id}/stream", headers=ana) as response:
+            async for name, data in sse_events(response):
+                if (name == "sync" and data["text_so_far"]) or name == "token":
+                    break
         stopped = await client.post(f"/api/conversations/{conversation_id}/stop", headers=ana)
         answer = await asked
         stored = await wait_for_reply(client, ana, conversation_id)
