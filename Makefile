@@ -122,7 +122,8 @@ test-scale: install-dev ## two app processes + nginx (config from docker-compose
 
 # The backend suites use both cores on their own; the browser tests mostly wait on the app (198 s of
 # CPU in 386 s), so lint, types and the unit, deploy and scale-out tests run beside them. (All three
-# at once was no faster: 461 s against 472 s, the backend suites slowed from 177 to 444 s.)
+# at once: 427 and 461 s against 472 s, within the runs' noise, with the backend suites slowed from
+# 177 s to 408-444 s: more load on every timed test for no clear gain.)
 # The lanes must not install at the same time (npm ci, apt-get): what they need is installed first.
 test: install-dev local-model ## everything: lint, types, all tests
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
