@@ -172,6 +172,12 @@ def marked_snippet(content: str, query: SearchQuery, tokens: int = SNIPPET_TOKEN
     return "".join(parts)
 
 
+def _page_snippet(text: str | None, query: SearchQuery, sqlite: bool) -> str:
+    """A returned row's snippet as HTML: SQLite's rows carry their text (marked here), PostgreSQL's
+    the database's marked headline."""
+    return render_snippet(marked_snippet(text or "", query) if sqlite else text or "")
+
+
 def _is_sqlite(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
@@ -257,7 +263,8 @@ async def search_messages(
     query = parse_query(raw_query)
     if query is None:
         return [], False
-    if _is_sqlite(session):
+    sqlite = _is_sqlite(session)
+    if sqlite:
         values: dict[str, Any] = {"match": query.fts5("content", user_id)}
         page_statement, details_statement = _SQLITE_MESSAGE_PAGE, _SQLITE_MESSAGE_DETAILS
     else:
@@ -268,7 +275,6 @@ async def search_messages(
     ids = ids[:limit]
     if not ids:
         return [], has_more
-    sqlite = _is_sqlite(session)
     details: dict[str, Any] = {"ids": ids, "user_id": user_id}
     if not sqlite:  # the database marks the matches; on SQLite `marked_snippet` does, from the content
         details.update(tsquery=values["tsquery"], options=_PG_HEADLINE)
@@ -279,7 +285,7 @@ async def search_messages(
             conversation_title=row.title,
             message_id=row.id,
             role=row.role,
-            snippet=render_snippet(marked_snippet(row.snippet or "", query) if sqlite else row.snippet or ""),
+            snippet=_page_snippet(row.snippet, query, sqlite),
             created_at=row.created_at,
         )
         for row in rows
@@ -320,7 +326,7 @@ async def search_conversations(
         if not sqlite:
             snippet_values.update(tsquery=values["tsquery"], options=_PG_HEADLINE)
         snippets = {
-            int(row[0]): render_snippet(marked_snippet(row[1] or "", query) if sqlite else row[1] or "")
+            int(row[0]): _page_snippet(row[1], query, sqlite)
             for row in await session.execute(snippet_statement, snippet_values)
         }
     conversations = {
