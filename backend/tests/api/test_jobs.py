@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 
 from tests.conftest import Api
 
 QUESTION = "tell me something long"
+T = TypeVar("T")
 
 
 async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
@@ -58,13 +59,22 @@ async def start_reply(
     return conversation_id, "".join(seen)
 
 
+async def poll(read: Callable[[], Awaitable[T | None]], tries: int, every_s: float, failure: str) -> T:
+    """`read()` until it gives something, `tries` times `every_s` apart at most."""
+    for _ in range(tries):
+        found = await read()
+        if found is not None:
+            return found
+        await asyncio.sleep(every_s)
+    raise AssertionError(failure)
+
+
 async def wait_for_reply(client: httpx.AsyncClient, headers: dict[str, str], conversation_id: int) -> dict[str, Any]:
-    for _ in range(300):
+    async def reply() -> dict[str, Any] | None:
         items = (await client.get(f"/api/conversations/{conversation_id}/messages", headers=headers)).json()["items"]
-        if len(items) == 2:
-            return dict(items[1])
-        await asyncio.sleep(0.05)
-    raise AssertionError("the reply was never saved")
+        return dict(items[1]) if len(items) == 2 else None
+
+    return await poll(reply, 300, 0.05, "the reply was never saved")
 
 
 async def test_a_reader_that_reconnects_mid_reply_gets_the_whole_reply_once(live_server: Any) -> None:
@@ -226,12 +236,11 @@ async def test_server_stopping_ends_the_jobs_and_saves_their_partial_replies(liv
 
 
 async def wait_until_generating(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
-    for _ in range(200):
+    async def generating() -> int | None:
         items = (await client.get("/api/conversations", headers=headers)).json()["items"]
-        if items and items[0]["generating"]:
-            return int(items[0]["id"])
-        await asyncio.sleep(0.02)
-    raise AssertionError("no reply was ever generating")
+        return int(items[0]["id"]) if items and items[0]["generating"] else None
+
+    return await poll(generating, 200, 0.02, "no reply was ever generating")
 
 
 async def test_a_whole_reply_asked_with_post_chat_is_a_job_too(live_server: Any) -> None:
