@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.core.migrations import BACKEND_DIR, SCHEMA_REVISION, SchemaNotCurrent, current_revision, ensure_schema
+from app.core.migrations import (
+    BACKEND_DIR,
+    SCHEMA_REVISION,
+    SNAPSHOT_HEADER,
+    SQLITE_SNAPSHOT,
+    SchemaNotCurrent,
+    current_revision,
+    dump_sqlite_schema,
+    ensure_schema,
+)
 
 
 def test_schema_revision_is_alembics_head() -> None:
@@ -23,19 +33,57 @@ def test_schema_revision_is_alembics_head() -> None:
     assert ScriptDirectory.from_config(config).get_heads() == [SCHEMA_REVISION]
 
 
-async def test_a_new_database_is_migrated_in_a_child_process(tmp_path: Path) -> None:
+async def test_an_old_database_is_migrated_in_a_child_process(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await asyncio.to_thread(alembic_upgrade, url, "0008")
+    engine = create_async_engine(url)
+    try:
+        await ensure_schema(engine, url)
+        assert await current_revision(engine) == SCHEMA_REVISION
+    finally:
+        await engine.dispose()
+
+
+def everything(path: Path) -> dict[str, Any]:
+    """All a SQLite file holds: its objects, every table's rows (the full-text shadow tables too), its settings."""
+    connection = sqlite3.connect(path)
+    try:
+        objects = sorted(connection.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"), key=str)
+        tables = [name for kind, name, _, sql in objects if kind == "table" and "VIRTUAL" not in (sql or "")]
+        rows = {name: sorted(connection.execute(f'SELECT * FROM "{name}"'), key=str) for name in tables}  # noqa: S608
+        pragmas = {name: connection.execute(f"PRAGMA {name}").fetchone()[0] for name in ("auto_vacuum", "encoding")}
+        return {"objects": objects, "rows": rows, "pragmas": pragmas}
+    finally:
+        connection.close()
+
+
+def test_the_sqlite_snapshot_is_what_the_migrations_make(tmp_path: Path) -> None:
+    alembic_upgrade(f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}", "head")
+    expected = SNAPSHOT_HEADER.format(revision=SCHEMA_REVISION) + dump_sqlite_schema(tmp_path / "migrated.db")
+    assert SQLITE_SNAPSHOT.read_text() == expected, (
+        "app/core/sqlite_schema.sql is not the schema the migrations make: run "
+        "`cd backend && ../.venv/bin/python -m app.core.migrations --snapshot` and commit it"
+    )
+
+
+async def test_a_new_sqlite_database_gets_the_migrated_schema_without_alembic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await asyncio.to_thread(alembic_upgrade, f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}", "head")
+
+    async def no_child(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a new SQLite database must not need the migrations' child process")
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", no_child)
     url = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
     engine = create_async_engine(url)
     try:
-        assert await current_revision(engine) is None
+        assert await current_revision(engine) is None  # the engine has opened (and so created) the file
         await ensure_schema(engine, url)
         assert await current_revision(engine) == SCHEMA_REVISION
-        async with engine.connect() as connection:
-            rows = await connection.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
-            tables = {row[0] for row in rows}
-        assert {"users", "conversations", "messages"} <= tables
     finally:
         await engine.dispose()
+    assert everything(tmp_path / "new.db") == everything(tmp_path / "migrated.db")
 
 
 async def test_a_broken_migration_stops_start_up() -> None:
