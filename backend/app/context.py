@@ -31,6 +31,10 @@ class AppContext:
     signing_key: str
     runtime: RuntimeSettings
 
+    def idle(self) -> bool:
+        """Nothing is being admitted, generated or saved in the background (a moment for housekeeping)."""
+        return not self.jobs.slots and not self.chat.background and self.chat.admissions.pending == 0
+
 
 def build_context(settings: Settings) -> AppContext:
     engine = create_engine(settings)

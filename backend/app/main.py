@@ -34,10 +34,10 @@ from app.api.routes import (
 from app.context import build_context
 from app.core import metrics as app_metrics
 from app.core.config import Settings, get_settings
-from app.core.db import ensure_sqlite_folder
+from app.core.db import WalCheckpointer, ensure_sqlite_folder
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
-from app.core.migrations import SchemaNotCurrent, ensure_schema
+from app.core.migrations import SchemaNotCurrent, ensure_schema, sqlite_file
 from app.core.openapi import document_error_responses
 from app.core.shutdown import forward_stop_signals
 
@@ -59,6 +59,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await context.engine.dispose()
         raise
     await context.jobs.open()
+    database = sqlite_file(settings.sqlalchemy_url)
+    checkpointer = WalCheckpointer(database, idle=context.idle) if database is not None else None
+    if checkpointer is not None:
+        checkpointer.start()
     app.state.context = context
     app_metrics.watch_pool(context.engine)
     # Everything imported and built so far lives as long as the process: keep it out of the
@@ -83,6 +87,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if context.chat.background:
             await asyncio.wait(context.chat.background, timeout=5)
         await context.jobs.close()
+        if checkpointer is not None:
+            await checkpointer.stop()
         await context.engine.dispose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
-from app.core.db import create_engine, create_sessionmaker
+from app.core.db import WalCheckpointer, create_engine, create_sessionmaker
 from app.core.migrations import ensure_schema
 from app.core.sqlite import OneTripConnection
 from app.models import Conversation, Message, User
@@ -125,3 +126,48 @@ def test_the_adapter_was_checked_against_the_installed_libraries() -> None:
         f"installed {changed} differ from the versions app/core/sqlite.py was checked against {CHECKED_AGAINST}. "
         "Re-check what it uses: " + "; ".join(PRIVATE_PARTS_USED) + ". Then update CHECKED_AGAINST."
     )
+
+
+async def write_some(engine: AsyncEngine) -> None:
+    sessionmaker = create_sessionmaker(engine)
+    async with sessionmaker() as session:
+        session.add_all(User(email=f"u{n}@example.com", hashed_password="x" * 200) for n in range(300))
+        await session.commit()
+
+
+async def poll(condition: Any, what: str, tries: int = 500) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_the_log_is_checkpointed_in_the_background_while_idle(engine: AsyncEngine, tmp_path: Path) -> None:
+    database = tmp_path / "chat.db"
+    await write_some(engine)
+    size_before = database.stat().st_size  # the new rows are still only in the write-ahead log
+    checkpointer = WalCheckpointer(database, idle=lambda: True, every_s=0.01)
+    checkpointer.start()
+    try:
+        await poll(lambda: checkpointer.checkpoints >= 1, "a checkpoint")
+        assert database.stat().st_size > size_before  # copied into the database file
+        rounds = checkpointer.rounds
+        await poll(lambda: checkpointer.rounds >= rounds + 5, "more rounds")
+        assert checkpointer.checkpoints == 1  # nothing new in the log: nothing done
+    finally:
+        await checkpointer.stop()
+
+
+async def test_no_checkpoint_while_the_server_is_busy(engine: AsyncEngine, tmp_path: Path) -> None:
+    busy = True
+    checkpointer = WalCheckpointer(tmp_path / "chat.db", idle=lambda: not busy, every_s=0.01)
+    checkpointer.start()
+    try:
+        await write_some(engine)
+        await poll(lambda: checkpointer.rounds >= 10, "ten rounds")
+        assert checkpointer.checkpoints == 0
+        busy = False
+        await poll(lambda: checkpointer.checkpoints == 1, "the checkpoint once idle")
+    finally:
+        await checkpointer.stop()
