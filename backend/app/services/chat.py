@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -329,7 +329,7 @@ class ChatService:
         return task
 
     # -- the answer --------------------------------------------------------------------------
-    async def stream(self, turn: PreparedTurn) -> AsyncIterator[ChatEvent]:
+    async def stream(self, turn: PreparedTurn) -> AsyncGenerator[ChatEvent, None]:
         """The reply as events: started, token*, then done (+ title) or failed."""
         yield TurnStarted(turn.conversation_id, turn.user_message)
         parts: list[str] = []

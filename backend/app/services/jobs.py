@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,13 +89,13 @@ class Job:
         parts = [event.text for event in self.log[:upto] if type(event) is Reasoning]
         return "".join(parts) if parts else None
 
-    def follow(self, start: int, first: ReaderEvent | None = None) -> AsyncIterator[ReaderEvent]:
+    def follow(self, start: int, first: ReaderEvent | None = None) -> AsyncGenerator[ReaderEvent, None]:
         """The log from `start` on, as one reader; registered now (not at the first iteration)."""
         reader = Reader()
         self.readers.add(reader)
         return self._read(reader, start, first)
 
-    async def _read(self, reader: Reader, cursor: int, first: ReaderEvent | None) -> AsyncIterator[ReaderEvent]:
+    async def _read(self, reader: Reader, cursor: int, first: ReaderEvent | None) -> AsyncGenerator[ReaderEvent, None]:
         log = self.log
         loop = asyncio.get_running_loop()
         try:
@@ -182,8 +182,8 @@ class JobRegistry:
 
     # -- the job -----------------------------------------------------------------------------------
     def start(
-        self, slot: JobSlot, turn: PreparedTurn, events: Callable[[PreparedTurn], AsyncIterator[ChatEvent]]
-    ) -> AsyncIterator[ReaderEvent]:
+        self, slot: JobSlot, turn: PreparedTurn, events: Callable[[PreparedTurn], AsyncGenerator[ChatEvent, None]]
+    ) -> AsyncGenerator[ReaderEvent, None]:
         """Run `events(turn)` as a job of the registry; returns the first reader (from the first event)."""
         if slot.conversation_id is not None and slot.conversation_id != turn.conversation_id:
             raise ValueError("the slot was reserved for another conversation")
@@ -198,7 +198,7 @@ class JobRegistry:
         self._started(job, slot)
         return reader
 
-    async def _run(self, job: Job, slot: JobSlot, events: AsyncIterator[ChatEvent]) -> None:
+    async def _run(self, job: Job, slot: JobSlot, events: AsyncGenerator[ChatEvent, None]) -> None:
         ended_with: ChatEvent | None = None
         try:
             with job.scope:
@@ -215,10 +215,8 @@ class JobRegistry:
             if ended_with is None:
                 job.publish(TurnFailed(LLMInternalError(), None))
         finally:
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                with anyio.CancelScope(shield=True):
-                    await aclose()
+            with anyio.CancelScope(shield=True):  # a stop cancels the job: the reply must still be saved
+                await events.aclose()
             self._finished(job, slot)
             job.end()
             self._ended(job)
@@ -243,7 +241,7 @@ class JobRegistry:
         return reply
 
     # -- readers and control -------------------------------------------------------------------------
-    async def follow(self, user_id: int, conversation_id: int) -> AsyncIterator[ReaderEvent] | None:
+    async def follow(self, user_id: int, conversation_id: int) -> AsyncGenerator[ReaderEvent, None] | None:
         """A new reader of the conversation's reply in progress (sync first), or None when there is none."""
         job = self.jobs.get(conversation_id)
         if job is None or job.user_id != user_id:
@@ -279,18 +277,14 @@ class JobRegistry:
         """A job's log is complete (its last event, a title perhaps, is in it)."""
 
 
-async def whole_reply(events: AsyncIterator[ReaderEvent]) -> Message:
+async def whole_reply(events: AsyncGenerator[ReaderEvent, None]) -> Message:
     """Follow a job to its saved reply (POST /api/chat): the reply, or the job's error raised (its
     partial reply is saved `incomplete` all the same). The reader leaves at the reply: the title
     that may follow is saved by the job without it."""
-    try:
+    async with contextlib.aclosing(events):
         async for event in events:
             if type(event) is TurnDone:
                 return event.assistant_message
             if type(event) is TurnFailed:
                 raise event.error
-    finally:
-        aclose = getattr(events, "aclose", None)
-        if aclose is not None:
-            await aclose()
     raise LLMInternalError()  # a job always ends with one of the two

@@ -26,7 +26,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -381,7 +381,7 @@ class RedisJobRegistry(JobRegistry):
             return None
         return dict(job)
 
-    async def follow(self, user_id: int, conversation_id: int) -> AsyncIterator[ReaderEvent] | None:
+    async def follow(self, user_id: int, conversation_id: int) -> AsyncGenerator[ReaderEvent, None] | None:
         local = await super().follow(user_id, conversation_id)
         if local is not None:
             return local
@@ -405,7 +405,7 @@ class RedisJobRegistry(JobRegistry):
         sync = ReplySync("".join(text), reasoning_so_far="".join(reasoning) if reasoning else None)
         return self._read_stream(stream, last, sync)
 
-    async def _read_stream(self, stream: str, last: str, sync: ReplySync) -> AsyncIterator[ReaderEvent]:
+    async def _read_stream(self, stream: str, last: str, sync: ReplySync) -> AsyncGenerator[ReaderEvent, None]:
         yield sync
         while True:
             answer = await self.redis.xread({stream: last}, count=500, block=READ_BLOCK_MS)
