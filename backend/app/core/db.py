@@ -37,12 +37,12 @@ class WalCheckpointer:
     """Copies SQLite's write-ahead log back into the database file while the server is idle.
 
     By default SQLite checkpoints inside the commit that takes the log past 1,000 pages (every ~60
-    chat turns here): that turn's commit copied 4 MB and synced the file, and the sequential
-    time-to-first-token outliers (12-13 ms against a p50 of 6 ms, bench/run.py) were exactly the
-    turns whose log crossed 4 MB. Checkpointing every second regardless made it worse (p90 7.3 ->
-    9.1 ms, max 16 ms): the copy and its syncs then overlapped requests. So this checkpoints only
-    when `idle()` says nothing is being admitted or generated and the log changed since the last
-    round; under load with no idle moment, SQLite's own checkpoint still bounds the log.
+    chat turns here): that turn's commit copies 4 MB and syncs the file. In a run of 100 sequential
+    chats the three slowest first tokens (10.9-12.6 ms against a p50 of 6.1 ms) were turns whose log
+    crossed 4 MB. Checkpointing every second regardless read worse in one such run (p90 7.3 -> 9.1
+    ms, max 16 ms): the copies then overlapped requests. So this checkpoints only when `idle()` says
+    nothing is being admitted or generated and the log changed since the last round; under load
+    with no idle moment, SQLite's own checkpoint still bounds the log.
     """
 
     def __init__(self, path: Path, idle: Callable[[], bool], every_s: float = CHECKPOINT_EVERY_S) -> None:
@@ -79,14 +79,14 @@ class WalCheckpointer:
                 self.rounds += 1
                 if not self.idle() or not self._log_changed():
                     continue
-                connection = connection or await aiosqlite.connect(self.path)
                 try:
+                    connection = connection or await aiosqlite.connect(self.path)
                     async with connection.execute("PRAGMA wal_checkpoint(PASSIVE)") as cursor:
                         row = await cursor.fetchone()
-                except sqlite3.Error as exc:  # busy or I/O: the next round tries again
+                    wal = self.path.with_name(self.path.name + "-wal").stat()
+                except (sqlite3.Error, OSError) as exc:  # busy, I/O, the log gone: the next round tries again
                     logger.warning("background WAL checkpoint failed: %s", exc)
                     continue
-                wal = self.path.with_name(self.path.name + "-wal").stat()
                 self._seen = (wal.st_mtime_ns, wal.st_size)
                 if row is not None and row[2] > 0:
                     self.checkpoints += 1

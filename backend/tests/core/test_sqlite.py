@@ -171,3 +171,19 @@ async def test_no_checkpoint_while_the_server_is_busy(engine: AsyncEngine, tmp_p
         await poll(lambda: checkpointer.checkpoints == 1, "the checkpoint once idle")
     finally:
         await checkpointer.stop()
+
+
+async def test_a_failing_checkpoint_is_logged_and_retried(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    (folder / "chat.db-wal").write_bytes(b"")  # a log to checkpoint, of a database that cannot be opened
+    (folder / "chat.db").mkdir()
+    checkpointer = WalCheckpointer(folder / "chat.db", idle=lambda: True, every_s=0.01)
+    checkpointer.start()
+    try:
+        await poll(lambda: checkpointer.rounds >= 5, "five rounds")
+        assert checkpointer._task is not None
+        assert not checkpointer._task.done()  # still running
+        assert "background WAL checkpoint failed" in caplog.text
+    finally:
+        await checkpointer.stop()
