@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -72,27 +71,29 @@ class WalCheckpointer:
         return (stat.st_mtime_ns, stat.st_size) != self._seen
 
     async def _run(self) -> None:
-        connection: aiosqlite.Connection | None = None
+        while True:
+            await asyncio.sleep(self.every_s)
+            self.rounds += 1
+            if not self.idle() or not self._log_changed():
+                continue
+            try:
+                copied, self._seen = await asyncio.to_thread(self._checkpoint)
+            except (sqlite3.Error, OSError) as exc:  # busy, I/O, the log gone: the next round tries again
+                logger.warning("background WAL checkpoint failed: %s", exc)
+                continue
+            if copied:
+                self.checkpoints += 1
+
+    def _checkpoint(self) -> tuple[bool, tuple[int, int]]:
+        """One PASSIVE checkpoint on a connection of its own (opened per round: nothing is left
+        behind when the server stops mid-round; `mode=rw` never creates a missing database)."""
+        connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True, timeout=1.0)
         try:
-            while True:
-                await asyncio.sleep(self.every_s)
-                self.rounds += 1
-                if not self.idle() or not self._log_changed():
-                    continue
-                try:
-                    connection = connection or await aiosqlite.connect(self.path)
-                    async with connection.execute("PRAGMA wal_checkpoint(PASSIVE)") as cursor:
-                        row = await cursor.fetchone()
-                    wal = self.path.with_name(self.path.name + "-wal").stat()
-                except (sqlite3.Error, OSError) as exc:  # busy, I/O, the log gone: the next round tries again
-                    logger.warning("background WAL checkpoint failed: %s", exc)
-                    continue
-                self._seen = (wal.st_mtime_ns, wal.st_size)
-                if row is not None and row[2] > 0:
-                    self.checkpoints += 1
+            row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         finally:
-            if connection is not None:
-                await connection.close()
+            connection.close()
+        wal = self.path.with_name(self.path.name + "-wal").stat()
+        return row is not None and row[2] > 0, (wal.st_mtime_ns, wal.st_size)
 
 
 def ensure_sqlite_folder(settings: Settings) -> None:
