@@ -34,10 +34,10 @@ from app.api.routes import (
 from app.context import build_context
 from app.core import metrics as app_metrics
 from app.core.config import Settings, get_settings
-from app.core.db import WalCheckpointer, ensure_sqlite_folder
+from app.core.db import WalCheckpointer, ensure_sqlite_folder, sqlite_file
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
-from app.core.migrations import SchemaNotCurrent, ensure_schema, sqlite_file
+from app.core.migrations import SchemaNotCurrent, ensure_schema
 from app.core.openapi import document_error_responses
 from app.core.shutdown import forward_stop_signals
 

@@ -46,6 +46,7 @@ class WalCheckpointer:
 
     def __init__(self, path: Path, idle: Callable[[], bool], every_s: float = CHECKPOINT_EVERY_S) -> None:
         self.path = path
+        self.wal = path.with_name(path.name + "-wal")
         self.idle = idle
         self.every_s = every_s
         self.rounds = 0  # wake-ups, idle or not
@@ -65,7 +66,7 @@ class WalCheckpointer:
 
     def _log_changed(self) -> bool:
         try:
-            stat = self.path.with_name(self.path.name + "-wal").stat()
+            stat = self.wal.stat()
         except FileNotFoundError:
             return False
         return (stat.st_mtime_ns, stat.st_size) != self._seen
@@ -92,16 +93,23 @@ class WalCheckpointer:
             row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         finally:
             connection.close()
-        wal = self.path.with_name(self.path.name + "-wal").stat()
+        wal = self.wal.stat()
         return row is not None and row[2] > 0, (wal.st_mtime_ns, wal.st_size)
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
 
 
 def ensure_sqlite_folder(settings: Settings) -> None:
     """SQLite creates the file but not its folder."""
-    if settings.is_sqlite:
-        database = make_url(settings.sqlalchemy_url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    database = sqlite_file(settings.sqlalchemy_url)
+    if database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -112,8 +120,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # A few connections and no overflow: SQLite has one writer at a time, and 15 connections
         # writing at once (a burst of streams each saving its reply) wait on each other's locks in
         # SQLite's busy handler (sleeps of up to 100 ms) until "database is locked".
-        database = make_url(url).database
-        in_memory = not database or database == ":memory:"  # one shared connection (StaticPool)
+        in_memory = sqlite_file(url) is None  # one shared connection (StaticPool)
         pool: dict[str, Any] = {} if in_memory else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 0}
         if make_url(url).get_driver_name() == "aiosqlite":
             pool["module"] = one_trip_dbapi()  # one thread trip per statement (app/core/sqlite.py)

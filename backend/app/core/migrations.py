@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core.db import sqlite_file
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
 # The newest revision in alembic/versions (tests/core/test_migrations.py checks they agree).
@@ -51,14 +52,6 @@ async def current_revision(engine: AsyncEngine) -> str | None:
             return (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     except Exception:  # no alembic_version table yet: a new database
         return None
-
-
-def sqlite_file(database_url: str) -> Path | None:
-    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or "mode" in url.query:
-        return None
-    return Path(url.database)
 
 
 def dump_sqlite_schema(path: Path) -> str:

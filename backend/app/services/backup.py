@@ -23,9 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import make_url
-
 from app.core.config import Settings
+from app.core.db import sqlite_file
 from app.services.storage import LocalStorage, storage_for
 
 NAME_PATTERN = re.compile(r"^conversa-\d{8}T\d{6}\.\d{3}Z\.db$")
@@ -47,10 +46,10 @@ class BackupInfo:
 def database_path(settings: Settings) -> Path:
     if not settings.is_sqlite:
         raise BackupError("These backups are for SQLite. For PostgreSQL use pg_dump or your provider's backups.")
-    database = make_url(settings.sqlalchemy_url).database
-    if not database or database == ":memory:":
+    database = sqlite_file(settings.sqlalchemy_url)
+    if database is None:
         raise BackupError("The database is in memory: there is nothing to back up.")
-    return Path(database)
+    return database
 
 
 def backup_dir(settings: Settings) -> Path:
