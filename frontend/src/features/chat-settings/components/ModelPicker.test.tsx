@@ -41,6 +41,23 @@ describe("ModelPicker", () => {
     expect(screen.queryByRole("listbox")).toBeNull();
   });
 
+  it("names the embedded model in the person's language", async () => {
+    const local: ModelInfo = {
+      id: "SmolLM2-135M-Instruct.Q4_1.gguf",
+      provider: "local",
+      label: "SmolLM2-135M-Instruct.Q4_1.gguf (on this server)",
+      capabilities: { vision: false, web_search: false, thinking: false },
+      default: true,
+    };
+    await i18n.changeLanguage("pt-BR");
+    try {
+      render(<ModelPicker t={i18n.t} models={[local]} selected={local} onSelect={() => undefined} />);
+      expect(screen.getByRole("button")).toHaveTextContent("SmolLM2-135M-Instruct.Q4_1.gguf (neste servidor)");
+    } finally {
+      await i18n.changeLanguage("en");
+    }
+  });
+
   it("closes on Escape", async () => {
     render(<ModelPicker t={i18n.t} models={MODELS} selected={MODELS[0]} onSelect={() => undefined} />);
     await userEvent.click(screen.getByRole("button"));

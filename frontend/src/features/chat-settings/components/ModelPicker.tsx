@@ -16,6 +16,12 @@ export function CapabilityBadges({ t, capabilities }: { t: TFunction; capabiliti
   );
 }
 
+/** A model's name for the person: the server's label, except the embedded model's, which is worded
+ * here so that it reads in the person's language (the server's says "(on this server)" in English). */
+export function modelLabel(t: TFunction, model: ModelInfo): string {
+  return model.provider === "local" ? t("chatSettings.localModel", { name: model.id }) : model.label;
+}
+
 interface ModelPickerProps {
   t: TFunction;
   models: ModelInfo[];
@@ -55,11 +61,11 @@ export function ModelPicker({ t, models, selected, onSelect, disabled = false }:
         aria-haspopup="listbox"
         aria-expanded={open}
         aria-controls={open ? listId : undefined}
-        aria-label={t("chatSettings.model", { model: selected?.label ?? "" })}
+        aria-label={t("chatSettings.model", { model: selected ? modelLabel(t, selected) : "" })}
         disabled={disabled}
         onClick={() => setOpen((value) => !value)}
       >
-        {selected?.label ?? t("chatSettings.defaultModel")}
+        {selected ? modelLabel(t, selected) : t("chatSettings.defaultModel")}
       </button>
       {open && (
         <ul id={listId} role="listbox" className="model-list" aria-label={t("chatSettings.models")}>
@@ -82,7 +88,7 @@ export function ModelPicker({ t, models, selected, onSelect, disabled = false }:
                 }
               }}
             >
-              <span className="model-label">{model.label}</span>
+              <span className="model-label">{modelLabel(t, model)}</span>
               <CapabilityBadges t={t} capabilities={model.capabilities} />
             </li>
           ))}
