@@ -30,13 +30,15 @@ DEFAULT_BACKEND = HERE.parent / "backend"
 WARMUP = 5
 
 
-async def inner(backend: str, turns: int) -> None:
-    """The measured process: sign up, warm up, then `turns` new-chat turns, each to its last event."""
+async def inner(backend: str, turns: int, shape: str, seeded: int) -> None:
+    """The measured process: sign up, warm up, then `turns` turns, each to its last event: new chats,
+    or (`own`) each continuing one of `seeded` conversations made first (as the web app does: the
+    reply on screen named as the parent)."""
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, backend)
     from app.core.config import Settings
     from app.main import create_app
-    from profile_turn import Caller
+    from profile_turn import Caller, events_of
 
     folder = Path(tempfile.mkdtemp(prefix="instructions-"))
     settings = Settings(  # type: ignore[call-arg]
@@ -57,21 +59,28 @@ async def inner(backend: str, turns: int) -> None:
     _, body = await caller.request("POST", "/api/auth/login", account, None)
     token = json.loads(body)["access_token"]
 
-    async def turn() -> None:
-        status, body = await caller.request(
-            "POST", "/api/chat/stream", {"message": "Hello there"}, token
-        )
-        assert status == 200 and b"event: done" in body, body[-300:]
+    async def turn(payload: dict[str, Any]) -> tuple[int, int]:
+        status, body = await caller.request("POST", "/api/chat/stream", payload, token)
+        assert status == 200, body[-300:]
+        assert b"event: done" in body, body[-300:]
         background: set[Any] = app.state.context.chat.background
         if background:  # the title, saved after the reply
             await asyncio.wait(set(background))
+        events = dict(events_of(body))
+        return events["start"]["conversation_id"], events["done"]["assistant_message"]["id"]
 
-    for _ in range(WARMUP + turns):
-        await turn()
+    # Made in both runs (the difference of the two runs cancels them out).
+    conversations = [await turn({"message": "Hello there"}) for _ in range(seeded)]
+    for i in range(WARMUP + turns):
+        if shape == "own":
+            conversation_id, leaf = conversations[i]
+            await turn({"message": "And then?", "conversation_id": conversation_id, "parent_id": leaf})
+        else:
+            await turn({"message": "Hello there"})
     await lifespan.__aexit__(None, None, None)
 
 
-def count(backend: str, turns: int) -> subprocess.Popen[str]:
+def count(backend: str, turns: int, shape: str, seeded: int) -> subprocess.Popen[str]:
     command = [
         "valgrind",
         "--tool=callgrind",
@@ -83,6 +92,10 @@ def count(backend: str, turns: int) -> subprocess.Popen[str]:
         backend,
         "--turns",
         str(turns),
+        "--shape",
+        shape,
+        "--seeded",
+        str(seeded),
     ]
     return subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -110,20 +123,30 @@ def main() -> None:
         default=60,
         help=f"measured turns (after {WARMUP} warm-up turns)",
     )
+    parser.add_argument(
+        "--shape",
+        choices=("new", "own"),
+        default="new",
+        help="new: each turn starts a conversation; own: each continues one made beforehand",
+    )
+    parser.add_argument("--seeded", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
-        asyncio.run(inner(args.backend, args.turns))
+        asyncio.run(inner(args.backend, args.turns, args.shape, args.seeded))
         return
     # Compile the backend's bytecode first: a run that writes .pyc files counts their compilation.
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", args.backend + "/app"], check=True
     )
-    empty, measured = count(args.backend, 0), count(args.backend, args.turns)
+    seeded = WARMUP + args.turns if args.shape == "own" else 0
+    empty = count(args.backend, 0, args.shape, seeded)
+    measured = count(args.backend, args.turns, args.shape, seeded)
     base, total = instructions(empty), instructions(measured)
     per_turn = (total - base) / args.turns
     print(
-        f"{args.backend}: {per_turn / 1e6:.2f} M instructions per new-chat turn "
+        f"{args.backend}: {per_turn / 1e6:.2f} M instructions per "
+        f"{'new-chat turn' if args.shape == 'new' else 'turn continuing a conversation'} "
         f"(whole turn: admission, 50-odd tokens, the reply and the title saved; {args.turns} turns; "
         f"runs of {base / 1e9:.3f} and {total / 1e9:.3f} G instructions)"
     )

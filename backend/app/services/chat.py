@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import anyio
-from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.core.errors import AppError
+from app.core.writes import Returned, Write, commit_writes
 from app.llm import LLMError, LLMInternalError, LLMService
 from app.llm.types import ChatTurn, ReplySettings, Thought, TokenUsage
 from app.models import DEFAULT_TITLE, Conversation, Message, Siblings, User, utcnow
@@ -33,10 +33,17 @@ from app.services.attachments import (
 )
 from app.services.chat_settings import new_conversation_settings, reply_settings
 from app.services.conversations import (
+    conversation_insert,
+    conversation_touch,
     insert_conversation,
     insert_message,
-    insert_question_under_answer,
+    message_insert,
+    message_of,
+    question_of,
+    question_under_answer_insert,
+    title_update,
     touch_conversation,
+    touched,
 )
 from app.services.errors import NothingToRegenerate, ServerStopping
 from app.services.events import ChatEvent, Reasoning, TitleChanged, Token, TurnDone, TurnFailed, TurnStarted
@@ -54,7 +61,7 @@ from app.services.tree import (
     owned_message,
     path_turns,
 )
-from app.services.usage import count_tokens, count_turn
+from app.services.usage import count_turn, token_count, turn_count
 
 logger = logging.getLogger("app.chat")
 TITLE_WAIT_S = 10.0
@@ -143,11 +150,19 @@ class ChatService:
         if conversation is None:
             if parent_given and parent_id is not None:
                 raise MessageNotFound()  # a parent, but no conversation it could belong to
-            conversation_id = await insert_conversation(session, user.id, now, values)
-            message = await insert_message(session, conversation_id, "user", text, "complete", now, None)
-            await attach(session, message.id, uploads)
-            await count_turn(session, user.id)
-            await session.commit()
+            if uploads:  # the claim's row count is checked (409): statement by statement
+                conversation_id = await insert_conversation(session, user.id, now, values)
+                message = await insert_message(session, conversation_id, "user", text, "complete", now, None)
+                await attach(session, message.id, uploads)
+                await count_turn(session, user.id)
+                await session.commit()
+            else:  # the hot path of a burst of new chats: one trip on SQLite (app.core.writes)
+                question = message_insert(Returned(0), "user", text, "complete", now, None)
+                writes = [conversation_insert(user.id, now, values), question, turn_count(session, user.id)]
+                stored = await commit_writes(session, writes)
+                assert stored is not None  # no write of these is `required`
+                conversation_id = stored[0]
+                message = message_of(question, stored[1], stored)
             message.attachments = uploads
             files = await read_files(self.storage, uploads) if uploads else ()
             # The active leaf is set when the reply is saved; until then the newest message is the leaf.
@@ -156,29 +171,51 @@ class ChatService:
         # The active leaf named as the parent (what the web app sends) is the usual turn: no sibling to read.
         edit = parent_given and (parent_id is None or parent_id != conversation.active_message_id)
         parent: int | None
-        if parent_given and parent_id is not None:
+        under_answer = parent_given and parent_id is not None
+        if under_answer:
             # The parent is checked by the insert itself (an assistant message of this conversation),
             # so the usual turn costs no read of it; a question, even the active leaf waiting for its
             # reply, is never a parent.
-            inserted = await insert_question_under_answer(session, conversation.id, text, now, parent_id)
-            if inserted is None:
-                await owned_message(session, conversation, parent_id)  # 404 when not of this conversation
-                raise NotAnAnswer()
-            message, parent = inserted, parent_id
+            parent = parent_id
+            question = question_under_answer_insert(conversation.id, text, now, cast(int, parent_id))
         else:
             # A new first message (parent_id null), or the pointer the services keep (no extra read on
             # the hot path), computed only when unset.
             parent = None if parent_given else conversation.active_message_id
             if parent is None and not parent_given:
                 parent = await active_leaf(session, conversation)
-            message = await insert_message(session, conversation.id, "user", text, "complete", now, parent)
-        await attach(session, message.id, uploads)
-        await touch_conversation(session, conversation.id, now, active_id=message.id)
-        await count_turn(session, user.id)
-        await session.commit()
+            question = message_insert(conversation.id, "user", text, "complete", now, parent)
+        before: tuple[list[tuple[int, ChatTurn]], list[int]] | None = None  # the history up to the parent
+        if uploads:  # the claim's row count is checked (409): statement by statement
+            message_id = (await session.execute(question.statement, question.values)).scalar_one_or_none()
+            if message_id is not None:
+                await attach(session, message_id, uploads)
+                await touch_conversation(session, conversation.id, now, active_id=message_id)
+                await count_turn(session, user.id)
+                await session.commit()
+        else:  # the usual turn: one trip on SQLite (app.core.writes)
+            # Its history up to the parent is read first, on the connection the session already
+            # holds (ancestors never change): the write is the turn's last trip, and no second
+            # connection is checked out for the read.
+            limit = self.settings.chat_history_max_messages - 1  # the question is the last one
+            before = await path_turns(session, conversation.id, parent, limit) if parent is not None else ([], [])
+            touch = conversation_touch(conversation.id, now, active_id=Returned(0))
+            stored = await commit_writes(session, [question, touch, turn_count(session, user.id)])
+            message_id = stored[0] if stored is not None else None
+            if message_id is not None:
+                touched(session, conversation.id, now, active_id=message_id, if_active=None)
+        if message_id is None:  # only an insert under a named parent stores nothing (not an answer here)
+            await owned_message(session, conversation, cast(int, parent_id))  # 404 when not of this conversation
+            raise NotAnAnswer()
+        message = question_of(question, message_id) if under_answer else message_of(question, message_id)
         if edit:  # the original question is a sibling
             message.siblings = Siblings.of(message.id, await child_ids(session, conversation.id, parent))
-        return await self._prepared(session, conversation, message)
+        if before is None:
+            return await self._prepared(session, conversation, message)
+        turns, with_files = before
+        return await self._prepared_with(
+            session, conversation, message, [*turns, (message.id, ChatTurn("user", text))], with_files
+        )
 
     async def prepare_regenerate(
         self,
@@ -234,6 +271,18 @@ class ChatService:
         turns, with_files = await path_turns(
             session, conversation.id, question.id, self.settings.chat_history_max_messages
         )
+        return await self._prepared_with(session, conversation, question, turns, with_files, reply_siblings)
+
+    async def _prepared_with(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        question: Message,
+        turns: list[tuple[int, ChatTurn]],
+        with_files: list[int],
+        reply_siblings: tuple[int, ...] = (),
+    ) -> PreparedTurn:
+        """The turn from its history (`turns`: the path ending at the question)."""
         history = [turn for _, turn in turns]
         if with_files:  # only a conversation with files pays for reading them
             history, question_files = await history_with_files(session, self.storage, turns, with_files)
@@ -283,20 +332,29 @@ class ChatService:
                 await self._count_reply_tokens(session, turn, usage)  # the tokens were spent, even for no text
                 await session.commit()
                 return None
-            reply = await insert_message(
-                session, turn.conversation_id, "assistant", text, status, now, question.id, metadata
-            )
-            await touch_conversation(session, turn.conversation_id, now, active_id=reply.id, if_active=question.id)
-            await self._count_reply_tokens(session, turn, usage)
-            await session.commit()
+            # One trip on SQLite (app.core.writes): the reply, the active leaf (unless the person
+            # moved on) and its tokens.
+            answer = message_insert(turn.conversation_id, "assistant", text, status, now, question.id, metadata)
+            touch = conversation_touch(turn.conversation_id, now, active_id=Returned(0), if_active=question.id)
+            tokens = self._reply_tokens(session, turn, usage)
+            stored = await commit_writes(session, [answer, touch] if tokens is None else [answer, touch, tokens])
+            assert stored is not None  # no write of these is `required`
+            reply = message_of(answer, stored[0])
         reply.siblings = Siblings.of(reply.id, (*turn.reply_siblings, reply.id))
         return reply
 
     @staticmethod
     async def _count_reply_tokens(session: AsyncSession, turn: PreparedTurn, usage: TokenUsage | None) -> None:
         # After the conversation's row, as every transaction here: one lock order, no deadlock.
-        if usage is not None and turn.user_id is not None:
-            await count_tokens(session, turn.user_id, usage.prompt_tokens, usage.completion_tokens)
+        write = ChatService._reply_tokens(session, turn, usage)
+        if write is not None:
+            await session.execute(write.statement, write.values)
+
+    @staticmethod
+    def _reply_tokens(session: AsyncSession, turn: PreparedTurn, usage: TokenUsage | None) -> Write | None:
+        if usage is None or turn.user_id is None:
+            return None
+        return token_count(session, turn.user_id, usage.prompt_tokens, usage.completion_tokens)
 
     async def save_title(
         self, conversation_id: int, user_text: str, reply_text: str, user_id: int | None = None
@@ -305,18 +363,12 @@ class ChatService:
         title = await self.llm.generate_title(user_text, reply_text, usage=spent)
         async with self.sessionmaker() as session:
             # One statement: the person may have renamed (their title wins) or deleted it meanwhile.
-            result = cast(
-                CursorResult[Any],
-                await session.execute(
-                    update(Conversation)
-                    .where(Conversation.id == conversation_id, Conversation.title == DEFAULT_TITLE)
-                    .values(title=title)
-                ),
-            )
+            writes = [title_update(conversation_id, title)]
             if user_id is not None:  # title tokens count against the user, apart from the replies'
-                await count_tokens(session, user_id, spent.prompt_tokens, spent.completion_tokens, title=True)
-            await session.commit()
-        return title if result.rowcount else None
+                tokens = token_count(session, user_id, spent.prompt_tokens, spent.completion_tokens, title=True)
+                writes += [tokens] if tokens is not None else []
+            stored = await commit_writes(session, writes)  # one trip on SQLite (app.core.writes)
+        return title if stored is not None and stored[0] is not None else None
 
     def start_title(self, turn: PreparedTurn, reply_text: str) -> asyncio.Task[str | None] | None:
         if not turn.needs_title or not reply_text:

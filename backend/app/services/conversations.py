@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -11,6 +11,7 @@ from sqlalchemy import Table, bindparam, case, delete, exists, func, insert, lit
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import attributes
 
+from app.core.writes import Returned, Write
 from app.models import (
     DEFAULT_TITLE,
     Conversation,
@@ -160,11 +161,17 @@ _TOUCH_ACTIVE_IF = _TOUCH.values(
 )
 
 
+def conversation_insert(user_id: int, when: datetime, settings: Mapping[str, Any] | None = None) -> Write:
+    """A new conversation (its id is what the write returns)."""
+    values = {"user_id": user_id, "title": DEFAULT_TITLE, "created_at": when, "updated_at": when, **(settings or {})}
+    return Write(_INSERT_CONVERSATION, values)
+
+
 async def insert_conversation(
     session: AsyncSession, user_id: int, when: datetime, settings: Mapping[str, Any] | None = None
 ) -> int:
-    values = {"user_id": user_id, "title": DEFAULT_TITLE, "created_at": when, "updated_at": when, **(settings or {})}
-    return int((await session.execute(_INSERT_CONVERSATION, values)).scalar_one())
+    write = conversation_insert(user_id, when, settings)
+    return int((await session.execute(write.statement, write.values)).scalar_one())
 
 
 async def insert_message(
@@ -181,6 +188,21 @@ async def insert_message(
 
     `metadata`: a reply's other columns (model, token counts, reasoning, grounding).
     """
+    write = message_insert(conversation_id, role, content, status, when, parent_id, metadata)
+    message_id = (await session.execute(write.statement, write.values)).scalar_one()
+    return message_of(write, message_id)
+
+
+def message_insert(
+    conversation_id: int | Returned,
+    role: str,
+    content: str,
+    status: str,
+    when: datetime,
+    parent_id: int | Returned | None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Write:
+    """`insert_message` as a write of a batch (app.core.writes): its id is what it returns."""
     values = {
         "conversation_id": conversation_id,
         "parent_id": parent_id,
@@ -190,20 +212,24 @@ async def insert_message(
         "created_at": when,
         **(metadata or {}),
     }
-    message_id = (await session.execute(_INSERT_MESSAGE, values)).scalar_one()
+    return Write(_INSERT_MESSAGE, values)
+
+
+def message_of(write: Write, message_id: int, results: Sequence[Any] = ()) -> Message:
+    """The message a `message_insert` stored (`results`: its batch's, for the values it took from them)."""
+    values = {key: results[value.step] if isinstance(value, Returned) else value for key, value in write.values.items()}
     return Message(id=message_id, **values)
 
 
-async def insert_question_under_answer(
-    session: AsyncSession, conversation_id: int, content: str, when: datetime, parent_id: int
-) -> Message | None:
-    """Store a user message under `parent_id` if that is an assistant message of the conversation
-    (committed, not a question waiting for its reply); None, with nothing stored, otherwise."""
+def question_under_answer_insert(conversation_id: int, content: str, when: datetime, parent_id: int) -> Write:
+    """A user message under `parent_id` if that is an assistant message of the conversation (committed,
+    not a question waiting for its reply), as a required write: no row (not an answer here), nothing stored."""
     values = {"conversation_id": conversation_id, "parent_id": parent_id, "content": content, "created_at": when}
-    message_id = (await session.execute(_INSERT_UNDER_ANSWER, values)).scalar_one_or_none()
-    if message_id is None:
-        return None
-    return Message(id=message_id, role="user", status="complete", **values)
+    return Write(_INSERT_UNDER_ANSWER, values, required=True)
+
+
+def question_of(write: Write, message_id: int) -> Message:
+    return Message(id=message_id, role="user", status="complete", **write.values)
 
 
 async def touch_conversation(
@@ -217,10 +243,37 @@ async def touch_conversation(
     """Mark activity; with `active_id`, make it the active leaf (only while `if_active` is, when given:
     a reply that ends after the person switched branch must not pull them back)."""
     when = when or utcnow()
+    write = conversation_touch(conversation_id, when, active_id=active_id, if_active=if_active)
+    await session.execute(write.statement, write.values)
+    touched(session, conversation_id, when, active_id=active_id, if_active=if_active)
+
+
+_SET_TITLE = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("title_id"), _CONVERSATIONS.c.title == DEFAULT_TITLE)
+    .values(title=bindparam("title_new"))
+    .returning(_CONVERSATIONS.c.id)
+)
+
+
+def title_update(conversation_id: int, title: str) -> Write:
+    """A generated title, only while the conversation still has the default one (returns its id when set)."""
+    return Write(_SET_TITLE, {"title_id": conversation_id, "title_new": title})
+
+
+def conversation_touch(
+    conversation_id: int, when: datetime, *, active_id: int | Returned | None = None, if_active: int | None = None
+) -> Write:
+    """`touch_conversation` as a write of a batch; call `touched` once it is stored."""
     params = {"touch_id": conversation_id, "touch_when": when, "touch_active": active_id, "touch_if_active": if_active}
     statement = _TOUCH_WHEN if active_id is None else _TOUCH_ACTIVE if if_active is None else _TOUCH_ACTIVE_IF
-    await session.execute(statement, params)
-    # As an ORM update would: the session's copy of the conversation (if loaded) sees the new values.
+    return Write(statement, params)
+
+
+def touched(
+    session: AsyncSession, conversation_id: int, when: datetime, *, active_id: int | None, if_active: int | None
+) -> None:
+    """As an ORM update would: the session's copy of the conversation (if loaded) sees the new values."""
     loaded = session.sync_session.identity_map.get(session.sync_session.identity_key(Conversation, (conversation_id,)))
     if isinstance(loaded, Conversation):
         attributes.set_committed_value(loaded, "updated_at", when)

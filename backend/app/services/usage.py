@@ -18,6 +18,7 @@ from sqlalchemy import Date, Integer, Table, bindparam, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.writes import Write
 from app.models import UsageDay, User, utcnow
 
 _USAGE = cast(Table, UsageDay.__table__)
@@ -82,12 +83,12 @@ async def read_usage(session: AsyncSession, user_id: int) -> UsageNow:
     return UsageNow(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
 
 
-async def _add(session: AsyncSession, user_id: int, counts: dict[str, int]) -> None:
+def _add(session: AsyncSession, user_id: int, counts: dict[str, int]) -> Write:
     """One upsert on today's row (in the caller's transaction: it commits with what it counts)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     statement = _add_statement("postgresql" if dialect == "postgresql" else "sqlite", tuple(counts))
     values = {f"add_{name}": value for name, value in counts.items()}
-    await session.execute(statement, {"usage_user": user_id, "usage_day": today(), **values})
+    return Write(statement, {"usage_user": user_id, "usage_day": today(), **values})
 
 
 @functools.cache
@@ -110,25 +111,37 @@ def _add_statement(dialect: str, names: tuple[str, ...]) -> Any:
 
 async def count_turn(session: AsyncSession, user_id: int, input_tokens: int = 0, output_tokens: int = 0) -> None:
     """Add one turn to today's counter (and its tokens, when already known: a /v1 completion)."""
-    counts = {"messages": 1}
-    if input_tokens or output_tokens:
-        counts |= {"input_tokens": max(0, input_tokens), "output_tokens": max(0, output_tokens)}
-    await _add(session, user_id, counts)
+    write = turn_count(session, user_id, input_tokens, output_tokens)
+    await session.execute(write.statement, write.values)
 
 
 async def count_tokens(
     session: AsyncSession, user_id: int, input_tokens: int, output_tokens: int, *, title: bool = False
 ) -> None:
     """Add a reply's (or, with `title`, a generated title's) tokens to today's counter; nothing when none."""
+    write = token_count(session, user_id, input_tokens, output_tokens, title=title)
+    if write is not None:
+        await session.execute(write.statement, write.values)
+
+
+def turn_count(session: AsyncSession, user_id: int, input_tokens: int = 0, output_tokens: int = 0) -> Write:
+    """`count_turn` as a write of a batch (app.core.writes)."""
+    counts = {"messages": 1}
+    if input_tokens or output_tokens:
+        counts |= {"input_tokens": max(0, input_tokens), "output_tokens": max(0, output_tokens)}
+    return _add(session, user_id, counts)
+
+
+def token_count(
+    session: AsyncSession, user_id: int, input_tokens: int, output_tokens: int, *, title: bool = False
+) -> Write | None:
+    """`count_tokens` as a write of a batch; None when there is nothing to count."""
     if input_tokens <= 0 and output_tokens <= 0:
-        return
+        return None
     prefix = "title_" if title else ""
-    await _add(
-        session,
-        user_id,
-        {
-            "messages": 0,
-            f"{prefix}input_tokens": max(0, input_tokens),
-            f"{prefix}output_tokens": max(0, output_tokens),
-        },
-    )
+    counts = {
+        "messages": 0,
+        f"{prefix}input_tokens": max(0, input_tokens),
+        f"{prefix}output_tokens": max(0, output_tokens),
+    }
+    return _add(session, user_id, counts)

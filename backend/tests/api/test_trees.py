@@ -309,8 +309,13 @@ async def test_a_parent_that_is_the_active_leaf_is_the_usual_turn(api: Api, app:
     # only other reads of messages are the history walk.
     lookups = [s for s in statements if "WHERE messages.id =" in s and "RECURSIVE" not in s]
     assert not lookups, lookups
+    # Before the question's INSERT, messages are read only by the history walk up to the parent
+    # (one recursive query; the write is then the turn's last trip), and not again after it.
     first_insert = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO messages"))
-    assert not [s for s in statements[:first_insert] if "FROM messages" in s]
+    reads = [i for i, s in enumerate(statements) if "FROM messages" in s and not s.startswith("INSERT")]
+    assert len(reads) == 1, [statements[i] for i in reads]
+    assert reads[0] < first_insert
+    assert "RECURSIVE" in statements[reads[0]]
     assert texts(await path(api, alice, conversation_id))[-2:] == ["q4", "q4"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,13 +11,13 @@ from typing import Any
 import aiosqlite
 import pytest
 from sqlalchemy import delete, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
 from app.core.db import WalCheckpointer, create_engine, create_sessionmaker
 from app.core.migrations import ensure_schema
-from app.core.sqlite import OneTripConnection
+from app.core.sqlite import OneTripConnection, WriterLock, opens_write_transaction
 from app.models import Conversation, Message, User
 
 
@@ -115,6 +116,106 @@ async def test_nothing_to_commit_or_roll_back_costs_no_trip(engine: AsyncEngine,
     assert trips == ["_execute"]
 
 
+async def _writer_lock(conn: Any) -> WriterLock | None:
+    raw = await conn.get_raw_connection()
+    adapted: OneTripConnection = raw.dbapi_connection
+    return adapted._writer
+
+
+async def _wait_until(condition: Any) -> None:
+    async with asyncio.timeout(5.0):
+        while not condition():  # noqa: ASYNC110 - a lock's queue has no event to wait on
+            await asyncio.sleep(0)
+
+
+async def test_a_second_writer_queues_on_the_lock_and_goes_as_soon_as_the_first_commits(engine: AsyncEngine) -> None:
+    """No sleeping in SQLite's busy handler: the waiting writer takes the lock the moment it frees."""
+    users = User.__table__
+    async with engine.connect() as first, engine.connect() as second:
+        await first.execute(insert(users).values(email="first@example.com", hashed_password="x"))
+        lock = await _writer_lock(first)
+        assert lock is not None
+        assert lock.locked()
+        assert (await second.execute(select(users.c.id))).all() == []  # reads never wait for it
+
+        async def write_second() -> float:
+            await second.execute(insert(users).values(email="second@example.com", hashed_password="x"))
+            written = asyncio.get_running_loop().time()
+            await second.commit()
+            return written
+
+        waiting = asyncio.create_task(write_second())
+        await _wait_until(lambda: bool(lock._waiters))  # queued on the lock, not on SQLite's lock
+        assert not waiting.done()
+        await first.commit()
+        committed = asyncio.get_running_loop().time()
+        written = await waiting
+        assert written - committed < 0.05  # SQLite's busy handler would have slept its next 1-100 ms step
+        assert not lock.locked()
+        emails = (await first.execute(select(users.c.email).order_by(users.c.id))).scalars().all()
+    assert emails == ["first@example.com", "second@example.com"]
+
+
+async def test_the_lock_is_released_by_rollback_close_and_a_failed_first_statement(engine: AsyncEngine) -> None:
+    users = User.__table__
+    async with engine.connect() as conn:
+        await conn.execute(insert(users).values(email="a@example.com", hashed_password="x"))
+        lock = await _writer_lock(conn)
+        assert lock is not None
+        await conn.rollback()
+        assert not lock.locked()
+        assert await _writer_lock(conn) is None
+        await conn.execute(insert(users).values(email="a@example.com", hashed_password="x"))
+        await conn.commit()
+        with pytest.raises(IntegrityError):  # failed inside the transaction it opened: held until rollback
+            await conn.execute(insert(users).values(email="a@example.com", hashed_password="x"))
+        assert lock.locked()
+        await conn.rollback()
+        assert not lock.locked()
+        await conn.execute(update(users).values(is_admin=True))
+    # Closed mid-transaction (the pool rolls it back on check-in): the next writer is not blocked.
+    assert not lock.locked()
+    async with engine.begin() as conn:
+        await conn.execute(delete(users))
+
+
+async def test_a_writer_waiting_past_the_busy_timeout_gets_database_is_locked(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/chat.db", data_dir=tmp_path)
+    engine = create_engine(settings)
+    try:
+        await ensure_schema(engine, settings.sqlalchemy_url)
+        users = User.__table__
+        async with engine.connect() as first, engine.connect() as second:
+            raw = await second.get_raw_connection()
+            raw.dbapi_connection._lock_timeout_s = 0.05  # type: ignore[union-attr]
+            await first.execute(insert(users).values(email="first@example.com", hashed_password="x"))
+            with pytest.raises(OperationalError, match="database is locked"):
+                await second.execute(insert(users).values(email="second@example.com", hashed_password="x"))
+            await second.rollback()
+            await first.commit()
+            await second.execute(insert(users).values(email="second@example.com", hashed_password="x"))
+            await second.commit()
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("statement", "opens"),
+    [
+        ("INSERT INTO t VALUES (1)", True),
+        ("  \n\tupdate t SET a = 1", True),
+        ("DELETE FROM t", True),
+        ("REPLACE INTO t VALUES (1)", True),
+        ("SELECT 1", False),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", False),
+        ("PRAGMA foreign_keys", False),
+    ],
+)
+def test_which_statements_take_the_writer_lock(statement: str, opens: bool) -> None:
+    """The statements before which Python's sqlite3 opens a transaction itself (CPython's own test)."""
+    assert opens_write_transaction(statement) is opens
+
+
 def test_the_adapter_was_checked_against_the_installed_libraries() -> None:
     """app/core/sqlite.py reaches into private parts of SQLAlchemy and aiosqlite: an upgrade must re-check them."""
     from importlib.metadata import version
@@ -187,3 +288,52 @@ async def test_a_failing_checkpoint_is_logged_and_retried(tmp_path: Path, caplog
         assert "background WAL checkpoint failed" in caplog.text
     finally:
         await checkpointer.stop()
+
+
+async def test_the_writer_lock_is_first_come_first_served_and_survives_cancelled_waiters() -> None:
+    lock = WriterLock()
+    assert lock.try_acquire()
+    order: list[str] = []
+
+    async def take(name: str) -> None:
+        await lock.acquire(5.0)
+        order.append(name)
+        await asyncio.sleep(0)
+        lock.release()
+
+    first = asyncio.create_task(take("first"))
+    cancelled = asyncio.create_task(take("cancelled"))
+    last = asyncio.create_task(take("last"))
+    await _wait_until(lambda: len(lock._waiters) == 3)
+    cancelled.cancel()
+    lock.release()
+    await asyncio.gather(first, last)
+    assert cancelled.cancelled()
+    assert order == ["first", "last"]
+    assert not lock.locked()
+    assert lock.try_acquire()  # free again, taken at once
+
+
+async def test_a_writer_lock_handed_over_as_its_waiter_is_cancelled_goes_to_the_next() -> None:
+    lock = WriterLock()
+    assert lock.try_acquire()
+    waiter = asyncio.create_task(lock.acquire(5.0))
+    after = asyncio.create_task(lock.acquire(5.0))
+    await _wait_until(lambda: len(lock._waiters) == 2)
+    lock.release()  # handed to `waiter`...
+    waiter.cancel()  # ...cancelled before it ran: the lock passes on to `after`
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await after
+    assert lock.locked()
+    lock.release()
+    assert not lock.locked()
+
+
+async def test_a_writer_lock_wait_past_its_timeout_is_database_is_locked() -> None:
+    lock = WriterLock()
+    assert lock.try_acquire()
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        await lock.acquire(0.01)
+    lock.release()
+    assert not lock.locked()
