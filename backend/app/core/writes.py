@@ -119,9 +119,10 @@ def _resolve(values: Mapping[str, Any], results: list[Any]) -> dict[str, Any]:
 async def commit_writes(session: AsyncSession, writes: Sequence[Write]) -> list[Any] | None:
     """Run `writes` in one transaction and commit it; each one's first returned value (or None).
 
-    None, with nothing stored (and the session's transaction left as it was), when the `required`
-    first write returned no row. The session must have no pending ORM changes (they would not be
-    flushed first); its loaded objects are not refreshed.
+    None, with nothing stored, when the `required` first write returned no row (the session's
+    transaction has then ended on SQLite and is left open elsewhere: nothing to roll back in
+    either). The session must have no pending ORM changes (they would not be flushed first); its
+    loaded objects are not refreshed.
     """
     assert not session.new, "flush or commit ORM changes first"
     assert not session.dirty, "flush or commit ORM changes first"
