@@ -13,8 +13,8 @@ a connection that finds the write lock taken sleeps in SQLite's busy handler (1,
 a trip through a busy event loop, so in a burst of 500 new chats the pool's other four
 connections slept on it: the statement that took the lock waited 1.9 ms at the median and up to
 330 ms, and the burst's p99 read 1.3-2.6 s (against 1.2 s with a pool of one connection). So a
-statement that opens a write transaction first takes the engine's writer lock, an asyncio lock
-(first come, first served, no sleeping), released when the transaction ends; reads go on in
+statement that opens a write transaction first takes the engine's writer lock (`WriterLock`: first
+come, first served, no sleeping), released when the transaction ends; reads go on in
 parallel on the other connections, as before. Writers outside this engine (a backup, a migration
 child process) still meet SQLite's busy timeout.
 
@@ -300,8 +300,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     def release_writer_lock_unless_writing(self) -> None:
         """After a statement, a commit, a rollback or a close: the lock goes once the transaction has ended."""
         if self._writer is not None and not self._in_transaction():
-            lock, self._writer = self._writer, None
-            lock.release()
+            self._drop_writer_lock()
 
     def rollback(self) -> None:
         # The session rolls back on close and the pool again on check-in, mostly with nothing to undo.
