@@ -48,7 +48,7 @@ PRIVATE_PARTS_USED = (
     "sqlalchemy AsyncAdapt_aiosqlite_cursor: __init__ attributes (_adapt_connection, _connection, _cursor, "
     "_soft_closed_memoized, _rows), _async_soft_close, close, execute, executemany",
     "sqlalchemy AsyncAdapt_aiosqlite_connection: __init__(dbapi, connection), _cursor_cls, _connection, "
-    "_handle_exception, rollback, commit, close, _terminate_force_close",
+    "_handle_exception, rollback, commit, close, terminate",
     "sqlalchemy AsyncAdapt_aiosqlite_dbapi.connect returning an adapter whose _connection is the aiosqlite connection",
     "aiosqlite Connection: _execute(function, *args) runs function in the connection's thread; _conn is the "
     "sqlite3 connection; _connection is None once closed",
@@ -323,9 +323,12 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         finally:
             self.release_writer_lock_unless_writing()  # closed: no transaction is left
 
-    def _terminate_force_close(self) -> None:
+    def terminate(self) -> None:
+        # SQLAlchemy invalidates a connection whose statement was cancelled and terminates it, not
+        # through close() above: a close through the thread, behind the statement (SQLite then ends
+        # the transaction it opened), or a forced stop.
         try:
-            super()._terminate_force_close()
+            super().terminate()
         finally:
             self._drop_writer_lock()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from app.core.config import Settings
 from app.core.db import WalCheckpointer, create_engine, create_sessionmaker
 from app.core.migrations import ensure_schema
 from app.core.sqlite import OneTripConnection, WriterLock, opens_write_transaction
+from app.core.writes import Write, commit_writes
 from app.models import Conversation, Message, User
 
 
@@ -195,6 +197,61 @@ async def test_a_writer_waiting_past_the_busy_timeout_gets_database_is_locked(tm
             await first.commit()
             await second.execute(insert(users).values(email="second@example.com", hashed_password="x"))
             await second.commit()
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("how", ["statement", "one trip"])
+async def test_a_write_cancelled_before_its_thread_ran_it_leaves_nothing_locked(tmp_path: Path, how: str) -> None:
+    """A task cancelled while its write waits in the connection's queue: the thread still runs it
+    afterwards. SQLAlchemy invalidates a connection whose statement was cancelled and terminates it
+    without close(): the writer lock was never released, and every later writer got "database is
+    locked". The one-trip batch commits or rolls back in the thread by itself."""
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/chat.db", data_dir=tmp_path)
+    engine = create_engine(settings)
+    try:
+        await ensure_schema(engine, settings.sqlalchemy_url)
+        users = User.__table__
+        queued = asyncio.Event()
+        blocking, release_thread = threading.Event(), threading.Event()
+
+        def block() -> None:
+            blocking.set()
+            release_thread.wait(5.0)
+
+        async def cancelled_writer() -> None:
+            async with create_sessionmaker(engine)() as session:
+                raw = await (await session.connection()).get_raw_connection()
+                driver: aiosqlite.Connection = raw.driver_connection  # type: ignore[assignment]
+                # Keep the connection's thread busy, so the write below waits in its queue.
+                blocker = asyncio.ensure_future(driver._execute(block))
+                await asyncio.to_thread(blocking.wait, 5.0)
+                queued.set()
+                try:
+                    statement = insert(users).values(email="cancelled@example.com", hashed_password="x")
+                    if how == "statement":
+                        await session.execute(statement)
+                    else:
+                        await commit_writes(session, [Write(statement)])
+                finally:
+                    release_thread.set()
+                    await blocker
+
+        task = asyncio.create_task(cancelled_writer())
+        await queued.wait()
+        await asyncio.sleep(0.02)  # the write is queued behind the blocker
+        assert not task.done()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with engine.connect() as other:
+            raw = await other.get_raw_connection()
+            raw.dbapi_connection._lock_timeout_s = 2.0  # type: ignore[union-attr]
+            await other.execute(insert(users).values(email="next@example.com", hashed_password="x"))
+            await other.commit()
+            emails = set((await other.execute(select(users.c.email))).scalars())
+        # The statement's transaction was rolled back; the one-trip batch committed itself in the thread.
+        assert emails == ({"next@example.com"} if how == "statement" else {"cancelled@example.com", "next@example.com"})
     finally:
         await engine.dispose()
 
