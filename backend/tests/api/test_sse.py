@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
-from app.api.sse import sse, token_event
+from app.api.sse import PING, EventStreamResponse, sse, token_event
 from tests.conftest import Api
 
 
@@ -72,3 +74,76 @@ async def poll_for_reply(client: httpx.AsyncClient, headers: dict[str, str]) -> 
                 return dict(items[1])
         await asyncio.sleep(0.1)
     raise AssertionError("the stream never ended while the client stopped reading")
+
+
+def _stream_of(cleaned: list[str], heartbeat_s: float = 30.0, send_timeout_s: float = 30.0) -> EventStreamResponse:
+    """One event, then a producer that waits for ever; its clean-up awaits, shielded, as the job reader's does."""
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b"data: first\n\n"
+            await asyncio.Event().wait()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await asyncio.sleep(0.01)
+                cleaned.append("cleaned")
+
+    return EventStreamResponse(events(), bytes, heartbeat_s=heartbeat_s, send_timeout_s=send_timeout_s)
+
+
+SCOPE = {"type": "http", "asgi": {"spec_version": "2.3"}}
+
+
+async def test_a_disconnect_ends_the_stream_and_the_producers_clean_up_runs_whole() -> None:
+    cleaned: list[str] = []
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(0.05)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async with asyncio.timeout(5):
+        await _stream_of(cleaned)(SCOPE, receive, send)
+    assert cleaned == ["cleaned"]
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[1]["body"] == b"data: first\n\n"
+
+
+async def test_a_cancellation_from_outside_is_not_taken_for_the_clients_end() -> None:
+    cleaned: list[str] = []
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()  # the client stays
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    task = asyncio.create_task(_stream_of(cleaned)(SCOPE, receive, send))
+    while len(sent) < 2:  # noqa: ASYNC110 - the first event is out
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert cleaned == ["cleaned"]
+
+
+async def test_a_ping_the_client_does_not_read_ends_the_stream(caplog: pytest.LogCaptureFixture) -> None:
+    cleaned: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        if message.get("body") == PING:
+            await asyncio.Event().wait()  # a full socket buffer: the client stopped reading
+
+    async with asyncio.timeout(5):
+        await _stream_of(cleaned, heartbeat_s=0.02, send_timeout_s=0.05)(SCOPE, receive, send)
+    assert cleaned == ["cleaned"]
+    assert "the client stopped reading" in caplog.text

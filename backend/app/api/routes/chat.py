@@ -62,18 +62,19 @@ async def chat(body: ChatIn, call: ChatCallDep) -> ChatOut:
     """Send a message and get the assistant's whole reply (the user's message is kept on errors).
     The reply is a job, as a streamed one: `generating` meanwhile, followed by `GET .../stream`,
     stopped by `POST .../stop`, and finished and saved even if this connection closes."""
-    user, conversation = await call.admit(body)
-    context = call.context
-    async with context.jobs.reserve(user.id, body.conversation_id) as slot:
-        turn = await _prepare(body, user, context, call.session, conversation)
-        events = context.jobs.start(slot, turn, context.chat.stream)
-    call.ticket.done()  # admitted: the wait for the whole reply must not hold streaming replies back
-    reply = await whole_reply(events)
-    return ChatOut(
-        conversation_id=turn.conversation_id,
-        user_message=MessageOut.model_validate(turn.user_message),
-        assistant_message=MessageOut.model_validate(reply),
-    )
+    async with call:
+        user, conversation = await call.admit(body)
+        context = call.context
+        async with context.jobs.reserve(user.id, body.conversation_id) as slot:
+            turn = await _prepare(body, user, context, call.session, conversation)
+            events = context.jobs.start(slot, turn, context.chat.stream)
+        call.ticket.done()  # admitted: the wait for the whole reply must not hold streaming replies back
+        reply = await whole_reply(events)
+        return ChatOut(
+            conversation_id=turn.conversation_id,
+            user_message=MessageOut.model_validate(turn.user_message),
+            assistant_message=MessageOut.model_validate(reply),
+        )
 
 
 @router.post(
@@ -84,7 +85,8 @@ async def chat(body: ChatIn, call: ChatCallDep) -> ChatOut:
 async def chat_stream(body: ChatIn, call: ChatCallDep) -> Response:
     """Send a message and receive the reply as server-sent events. The reply goes on (and is saved
     complete) if the connection closes: `GET /api/conversations/{id}/stream` follows it again."""
-    user, conversation = await call.admit(body)  # 404 before 409: no existence leak
-    context = call.context
-    async with context.jobs.reserve(user.id, body.conversation_id) as slot:
-        return reply_job_stream(context, slot, await _prepare(body, user, context, call.session, conversation))
+    async with call:  # the session and the admission end here, before the streamed reply
+        user, conversation = await call.admit(body)  # 404 before 409: no existence leak
+        context = call.context
+        async with context.jobs.reserve(user.id, body.conversation_id) as slot:
+            return reply_job_stream(context, slot, await _prepare(body, user, context, call.session, conversation))
